@@ -1,0 +1,123 @@
+using System.Collections.ObjectModel;
+using FuncRerank.Tokenization;
+
+namespace FuncRerank.Prompting;
+
+/// <summary>
+/// Builds Qwen3-Reranker input ids as the model card does: prefix ids + the first
+/// <c>MaxLength - prefix - suffix</c> ids of the formatted instruction/query/document + suffix ids,
+/// each part encoded on its own. Thread-safe.
+/// </summary>
+/// <remarks>
+/// Truncation covers instruction, query and document together (Hugging Face truncates the body's ids, not
+/// its text, so a cut can fall inside a character). Added-token text inside the query or document (for
+/// example <c>&lt;|im_end|&gt;</c>) becomes the added token's id, exactly as in Hugging Face.
+/// </remarks>
+public sealed class RerankPrompt
+{
+    /// <summary>The instruction used when none is given (from the Qwen3-Reranker model card).</summary>
+    public const string DefaultInstruction = "Given a web search query, retrieve relevant passages that answer the query";
+
+    /// <summary>The system turn and the opening of the user turn.</summary>
+    public const string Prefix =
+        "<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. " +
+        "Note that the answer can only be \"yes\" or \"no\".<|im_end|>\n<|im_start|>user\n";
+
+    /// <summary>The end of the user turn and the opening of the assistant turn with an empty think block.</summary>
+    public const string Suffix = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n";
+
+    /// <summary>The model card's maximum sequence length.</summary>
+    public const int DefaultMaxLength = 8192;
+
+    /// <summary>Prefix length in ids with the Qwen3 tokenizer.</summary>
+    public const int ExpectedPrefixTokenCount = 39;
+
+    /// <summary>Suffix length in ids with the Qwen3 tokenizer.</summary>
+    public const int ExpectedSuffixTokenCount = 9;
+
+    private readonly Qwen3Tokenizer _tokenizer;
+    private readonly int[] _prefixIds;
+    private readonly int[] _suffixIds;
+
+    public RerankPrompt(Qwen3Tokenizer tokenizer, int maxLength = DefaultMaxLength)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        _tokenizer = tokenizer;
+        _prefixIds = tokenizer.EncodeToIds(Prefix);
+        _suffixIds = tokenizer.EncodeToIds(Suffix);
+
+        if (_prefixIds.Length != ExpectedPrefixTokenCount || _suffixIds.Length != ExpectedSuffixTokenCount)
+        {
+            throw new InvalidOperationException(
+                $"The reranker prompt encodes to {_prefixIds.Length} prefix and {_suffixIds.Length} suffix ids; " +
+                $"the Qwen3 tokenizer gives {ExpectedPrefixTokenCount} and {ExpectedSuffixTokenCount}. Wrong tokenizer?");
+        }
+
+        int fixedLength = _prefixIds.Length + _suffixIds.Length;
+        if (maxLength <= fixedLength)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(maxLength), maxLength, $"The maximum length must exceed the prompt's fixed part of {fixedLength} ids.");
+        }
+
+        MaxLength = maxLength;
+        PrefixIds = Array.AsReadOnly(_prefixIds);
+        SuffixIds = Array.AsReadOnly(_suffixIds);
+    }
+
+    /// <summary>Most ids a built prompt can have (prefix + body + suffix).</summary>
+    public int MaxLength { get; }
+
+    /// <summary>Ids of <see cref="Prefix"/> (39).</summary>
+    public ReadOnlyCollection<int> PrefixIds { get; }
+
+    /// <summary>Ids of <see cref="Suffix"/> (9).</summary>
+    public ReadOnlyCollection<int> SuffixIds { get; }
+
+    /// <summary>Most ids the formatted instruction/query/document may keep: <c>MaxLength - 48</c>.</summary>
+    public int MaxBodyTokens => MaxLength - _prefixIds.Length - _suffixIds.Length;
+
+    /// <summary>
+    /// The body text between prefix and suffix. A null instruction means <see cref="DefaultInstruction"/>;
+    /// an empty one stays empty, as the model card's formatting would leave it.
+    /// </summary>
+    public static string FormatBody(string query, string document, string? instruction = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(document);
+        return $"<Instruct>: {instruction ?? DefaultInstruction}\n<Query>: {query}\n<Document>: {document}";
+    }
+
+    /// <summary>Input ids for one query/document pair, at most <see cref="MaxLength"/> long.</summary>
+    public int[] Build(string query, string document, string? instruction = null)
+    {
+        int[] body = _tokenizer.EncodeToIds(FormatBody(query, document, instruction), MaxBodyTokens);
+        return Assemble(body, body.Length);
+    }
+
+    /// <summary>
+    /// As <see cref="Build"/>, and also says whether the body was cut and how long it was. This encodes the
+    /// whole body (cost grows with the document), while <see cref="Build"/> stops at the cut.
+    /// </summary>
+    public RerankPromptIds BuildWithInfo(string query, string document, string? instruction = null)
+    {
+        int[] body = _tokenizer.EncodeToIds(FormatBody(query, document, instruction));
+        int kept = Math.Min(body.Length, MaxBodyTokens);
+        return new RerankPromptIds(Assemble(body, kept), body.Length > kept, body.Length);
+    }
+
+    private int[] Assemble(int[] body, int bodyLength)
+    {
+        var ids = new int[_prefixIds.Length + bodyLength + _suffixIds.Length];
+        _prefixIds.CopyTo(ids, 0);
+        Array.Copy(body, 0, ids, _prefixIds.Length, bodyLength);
+        _suffixIds.CopyTo(ids, _prefixIds.Length + bodyLength);
+        return ids;
+    }
+}
+
+/// <summary>A built reranker prompt.</summary>
+/// <param name="Ids">Prefix + (possibly truncated) body + suffix ids.</param>
+/// <param name="Truncated">True when the body had more than <see cref="RerankPrompt.MaxBodyTokens"/> ids and was cut.</param>
+/// <param name="UntruncatedBodyTokens">Ids of the whole formatted instruction/query/document before the cut.</param>
+public readonly record struct RerankPromptIds(int[] Ids, bool Truncated, int UntruncatedBodyTokens);
