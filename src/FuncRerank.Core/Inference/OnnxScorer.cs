@@ -1,0 +1,133 @@
+using FuncRerank.Model;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace FuncRerank.Inference;
+
+/// <summary>
+/// The one ONNX Runtime session of the process. It turns a batch of prompt id rows into logits; it knows nothing of
+/// text or requests. <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
+/// is thread-safe, so concurrent callers share it.
+/// </summary>
+public sealed class OnnxScorer : IDisposable
+{
+    private static readonly string[] InputNames = ["input_ids", "attention_mask"];
+    private static readonly string[] OutputNames = ["logits"];
+
+    private readonly InferenceSession _session;
+    private readonly RunOptions _runOptions = new();
+    private readonly long _padTokenId;
+
+    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device)
+    {
+        _session = session;
+        Manifest = manifest;
+        Device = device;
+        _padTokenId = manifest.PadTokenId;
+    }
+
+    public RerankerManifest Manifest { get; }
+
+    /// <summary>Where the session actually runs (CUDA may have fallen back to the CPU).</summary>
+    public ExecutionDevice Device { get; }
+
+    public static OnnxScorer Open(string builtDirectory, ScorerOptions options, ILogger logger)
+    {
+        var manifest = RerankerManifest.Load(builtDirectory);
+        var graphPath = Path.Combine(builtDirectory, RerankerManifest.GraphFileName);
+        var device = options.Device;
+        if (device == ExecutionDevice.Cuda)
+        {
+            try
+            {
+                return new OnnxScorer(CreateSession(graphPath, options, useCuda: true), manifest, ExecutionDevice.Cuda)
+                    .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
+            }
+            catch (OnnxRuntimeException e) when (!options.RequireCuda)
+            {
+                logger.LogWarning(
+                    "CUDA execution provider unavailable, falling back to CPU: {Reason}. Install the CUDA 13 and cuDNN 9 libraries " +
+                    "that ONNX Runtime 1.31 needs (see README, Deploy), or set the device to cpu to silence this.", FirstLine(e.Message));
+                device = ExecutionDevice.Cpu;
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new InvalidOperationException(
+                    $"CUDA was required but its execution provider did not load: {FirstLine(e.Message)}. " +
+                    "Install the CUDA 13 and cuDNN 9 libraries that ONNX Runtime 1.31 needs, or allow the CPU fallback.", e);
+            }
+        }
+
+        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device)
+            .Logged(logger, "CPU ({Threads} intra-op threads)", options.IntraOpThreads == 0 ? Environment.ProcessorCount : options.IntraOpThreads);
+    }
+
+    /// <summary>
+    /// Scores one batch. Rows are left-padded with the pad id to the longest row, so the last column is every row's
+    /// last real token (the graph reads the score there). Returns one logit (l_yes − l_no) per row, in row order.
+    /// </summary>
+    public float[] ComputeLogits(IReadOnlyList<int[]> rows)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(rows.Count);
+        var width = rows.Max(r => r.Length);
+        if (width == 0)
+            throw new ArgumentException("every row needs at least one token", nameof(rows));
+        var ids = new long[rows.Count * width];
+        var mask = new long[rows.Count * width];
+        for (var r = 0; r < rows.Count; r++)
+        {
+            var row = rows[r];
+            if (row.Length == 0)
+                throw new ArgumentException($"row {r} is empty", nameof(rows));
+            var pad = width - row.Length;
+            ids.AsSpan(r * width, pad).Fill(_padTokenId);
+            for (var i = 0; i < row.Length; i++)
+            {
+                ids[r * width + pad + i] = row[i];
+                mask[r * width + pad + i] = 1;
+            }
+        }
+
+        long[] shape = [rows.Count, width];
+        using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
+        using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var outputs = _session.Run(_runOptions, InputNames, [idsValue, maskValue], OutputNames);
+        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private OnnxScorer Logged(ILogger logger, string where, object detail)
+    {
+        logger.LogInformation("ONNX Runtime session ready on " + where + " ({Dtype} graph, {Layers} layers, hidden {Hidden})",
+            detail, Manifest.Dtype, Manifest.Architecture.NumHiddenLayers, Manifest.Architecture.HiddenSize);
+        return this;
+    }
+
+    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda)
+    {
+        using var sessionOptions = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = options.IntraOpThreads,
+            InterOpNumThreads = 1,
+        };
+        if (useCuda)
+            sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+        try
+        {
+            return new InferenceSession(graphPath, sessionOptions);
+        }
+        catch (OnnxRuntimeException e) when (!useCuda)
+        {
+            throw new ModelFormatException($"{graphPath}: ONNX Runtime cannot load it ({FirstLine(e.Message)}); rebuild it with `funcrerank build`", e);
+        }
+    }
+
+    private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+}
