@@ -1,1 +1,10 @@
-return 0;
+using System.CommandLine;
+using FuncRerank.Cli;
+
+var root = new RootCommand("FuncRerank: Qwen3-Reranker scores from a Hugging Face checkpoint, through ONNX Runtime, without Python.")
+{
+    BuildCommand.Create(),
+    TokenizeCommand.Create(),
+    ScoreCommand.Create(),
+};
+return root.Parse(args).Invoke();

@@ -1,0 +1,53 @@
+using System.CommandLine;
+using System.Text.Json;
+using FuncRerank.Inference;
+using Microsoft.Extensions.Logging;
+
+namespace FuncRerank.Cli;
+
+internal static class ScoreCommand
+{
+    public static Command Create()
+    {
+        var model = CliOptions.Model();
+        var dtype = CliOptions.Dtype();
+        var device = CliOptions.Device();
+        var maxLength = CliOptions.MaxLength();
+        var cache = CliOptions.Cache();
+        var command = new Command("score",
+            "Read JSONL on stdin, {\"query\", \"documents\": [...], \"instruction\"?} per line, and print " +
+            "{\"scores\": [...], \"logits\": [...]} in the documents' order (score = P(yes) = sigmoid(logit)).")
+        {
+            model, dtype, device, maxLength, cache,
+        };
+        command.SetAction(result => CommandRunner.Run(() =>
+        {
+            using var logging = Logging.CreateFactory();
+            var options = new RerankerOptions
+            {
+                Precision = CliOptions.ParseDtype(result.GetValue(dtype)!),
+                MaxLength = result.GetValue(maxLength),
+                CacheRoot = result.GetValue(cache),
+                Scorer = new ScorerOptions { Device = CliOptions.ParseDevice(result.GetValue(device)!) },
+            };
+            using var reranker = Qwen3Reranker.Load(result.GetValue(model)!, options, logging.CreateLogger("funcrerank"), new ConsoleBuildProgress());
+            using var output = JsonLines.StandardOutput();
+            JsonLines.Transform(JsonLines.StandardInput(), output, (line, number) =>
+            {
+                var query = JsonLines.RequiredString(line, "query", number);
+                var instruction = JsonLines.OptionalString(line, "instruction", number);
+                if (!line.TryGetProperty("documents", out var documents) || documents.ValueKind != JsonValueKind.Array)
+                    throw new UsageException($"stdin line {number}: \"documents\" is required and must be an array of strings");
+                var texts = documents.EnumerateArray()
+                    .Select((d, i) => d.ValueKind == JsonValueKind.String
+                        ? d.GetString()!
+                        : throw new UsageException($"stdin line {number}: documents[{i}] must be a string"))
+                    .ToArray();
+                var scores = texts.Length == 0 ? [] : reranker.Score(query, texts, instruction);
+                return new { scores = scores.Select(s => s.Score).ToArray(), logits = scores.Select(s => s.Logit).ToArray() };
+            });
+            return 0;
+        }));
+        return command;
+    }
+}

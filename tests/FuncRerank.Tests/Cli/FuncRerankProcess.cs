@@ -1,0 +1,39 @@
+using System.Diagnostics;
+
+namespace FuncRerank.Tests.Cli;
+
+/// <summary>Runs the real <c>funcrerank</c> executable (built next to the tests) with stdin, as a user's shell would.</summary>
+internal static class FuncRerankProcess
+{
+    public sealed record Result(int ExitCode, string StandardOutput, string StandardError)
+    {
+        public string[] OutputLines => StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    public static Result Run(string standardInput, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardInputEncoding = new System.Text.UTF8Encoding(false),
+            StandardOutputEncoding = System.Text.Encoding.UTF8,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "funcrerank.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        process.StandardInput.Write(standardInput);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"funcrerank {string.Join(' ', arguments)} did not finish in 5 minutes");
+        }
+
+        return new Result(process.ExitCode, output.Result, error.Result);
+    }
+}

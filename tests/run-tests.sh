@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The project's test command: generates the tiny random-weight checkpoints (with their torch reference scores),
+# then runs every test. Needs the .NET 10 SDK and Debian's python3-torch + python3-numpy (see README, Tests).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=/usr/bin/python3
+if ! "$python" -c 'import torch, numpy' 2>/dev/null; then
+  echo "run-tests: $python cannot import torch and numpy; install them with:" >&2
+  echo "  sudo apt-get install -y python3-torch python3-numpy libopenblas0-pthread" >&2
+  exit 1
+fi
+
+"$python" tests/fixtures/models/make_checkpoints.py
+dotnet test FuncRerank.sln "$@"
