@@ -37,12 +37,17 @@ internal static class CliOptions
         Description = "Where models built from checkpoints are kept (default: $FUNCRERANK_CACHE or ~/.cache/funcrerank)",
     };
 
-    public static ExecutionDevice ParseDevice(string name) => name.ToLowerInvariant() switch
+    public static ExecutionDevice ParseDevice(string name)
     {
-        "cpu" => ExecutionDevice.Cpu,
-        "cuda" or "gpu" => ExecutionDevice.Cuda,
-        _ => throw new UsageException($"--device: unknown device '{name}'; use cpu or cuda"),
-    };
+        try
+        {
+            return ExecutionDeviceNames.Parse(name);
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"--device: {e.Message}");
+        }
+    }
 
     public static ModelPrecision ParseDtype(string name)
     {

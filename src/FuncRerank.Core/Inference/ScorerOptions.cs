@@ -18,3 +18,13 @@ public sealed record ScorerOptions
     /// <summary>0 lets ONNX Runtime use one thread per core.</summary>
     public int IntraOpThreads { get; init; }
 }
+
+public static class ExecutionDeviceNames
+{
+    public static ExecutionDevice Parse(string name) => name.ToLowerInvariant() switch
+    {
+        "cpu" => ExecutionDevice.Cpu,
+        "cuda" or "gpu" => ExecutionDevice.Cuda,
+        _ => throw new ArgumentException($"unknown device '{name}'; use cpu or cuda"),
+    };
+}
