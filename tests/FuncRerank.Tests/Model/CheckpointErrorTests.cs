@@ -85,6 +85,25 @@ public class CheckpointErrorTests
         Assert.Contains(shard, error.Message);
     }
 
+    [Fact]
+    public void A_weight_beyond_the_float16_range_refuses_an_fp16_build_but_not_fp32()
+    {
+        var copy = RepoFiles.CopyToTemporaryDirectory(RepoFiles.Checkpoint("tiny-f32-tied"));
+        var embedding = SafetensorsCheckpoint.Open(copy).Get("model.embed_tokens.weight");
+        using (var stream = new FileStream(embedding.FilePath, FileMode.Open))
+        {
+            stream.Seek(embedding.DataOffset, SeekOrigin.Begin);
+            stream.Write(BitConverter.GetBytes(1e6f));
+        }
+
+        var error = Assert.Throws<ModelFormatException>(() => Qwen3OnnxBuilder.Build(copy, Path.Combine(copy, "fp16"), ModelPrecision.Float16,
+            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>()));
+        Assert.Contains("model.embed_tokens.weight", error.Message);
+        Assert.Contains("float16 range", error.Message);
+        Qwen3OnnxBuilder.Build(copy, Path.Combine(copy, "fp32"), ModelPrecision.Float32,
+            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>());
+    }
+
     [Theory]
     [InlineData("""{"model_type":"llama","architectures":["LlamaForCausalLM"],"hidden_size":8}""", "unsupported architecture")]
     [InlineData("""{"model_type":"qwen3","hidden_size":8,"num_attention_heads":2,"num_hidden_layers":1,"intermediate_size":8,"vocab_size":10,"rope_scaling":{"type":"yarn"}}""", "rope_scaling")]
