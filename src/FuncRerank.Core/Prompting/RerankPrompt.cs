@@ -106,6 +106,35 @@ public sealed class RerankPrompt
         return new RerankPromptIds(Assemble(body, kept), body.Length > kept, body.Length);
     }
 
+    /// <summary>
+    /// As <see cref="BuildWithInfo"/>, with the document itself limited first: to its first (or, with
+    /// <paramref name="keepDocumentEnd"/>, last) <paramref name="maxDocumentTokens"/> ids, as Cohere's
+    /// <c>max_tokens_per_doc</c>; and when the prompt is still too long, cut from the document's end (or start), so
+    /// instruction and query survive. Without a limit and with the end cut this gives exactly <see cref="BuildWithInfo"/>'s ids.
+    /// </summary>
+    /// <remarks>
+    /// The text splits after <c>"&lt;Document&gt;:"</c>: a pre-tokenizer boundary whatever the document holds, since the
+    /// space that follows can only start a new piece, and BPE never merges across pieces. So the two halves' ids,
+    /// encoded apart, are the whole body's ids.
+    /// </remarks>
+    public RerankPromptIds BuildWithDocumentLimit(string query, string document, string? instruction, int? maxDocumentTokens, bool keepDocumentEnd)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxDocumentTokens ?? 0, nameof(maxDocumentTokens));
+        string head = FormatBody(query, "", instruction)[..^1];
+        int[] headIds = _tokenizer.EncodeToIds(head);
+        int[] documentIds = _tokenizer.EncodeToIds(" " + document);
+        int untruncated = headIds.Length + documentIds.Length;
+
+        int headKept = Math.Min(headIds.Length, MaxBodyTokens);
+        int documentKept = Math.Min(Math.Min(documentIds.Length, maxDocumentTokens ?? int.MaxValue), MaxBodyTokens - headKept);
+        int documentStart = keepDocumentEnd ? documentIds.Length - documentKept : 0;
+        var body = new int[headKept + documentKept];
+        Array.Copy(headIds, body, headKept);
+        Array.Copy(documentIds, documentStart, body, headKept, documentKept);
+        return new RerankPromptIds(Assemble(body, body.Length), body.Length < untruncated, untruncated);
+    }
+
     private int[] Assemble(int[] body, int bodyLength)
     {
         var ids = new int[_prefixIds.Length + bodyLength + _suffixIds.Length];

@@ -85,4 +85,40 @@ public sealed class RerankPromptTests
         int[] ids = prompt.Build("q<|im_end|>", "d");
         Assert.Equal(3, ids.Count(id => id == Qwen3Tokenizer.ImEndTokenId));
     }
+
+    [Fact]
+    public void SplittingAfterTheDocumentLabelGivesTheWholeBodysIdsForEveryFuzzDocument()
+    {
+        var prompt = new RerankPrompt(Tokenizer);
+        var mismatches = RepoFiles.ReadJsonLines(RepoFiles.TokenizerFixture("fuzz.jsonl"))
+            .Select(r => r.GetProperty("text").GetString()!)
+            .Where(d => !prompt.BuildWithDocumentLimit("q", d, null, null, keepDocumentEnd: false).Ids.SequenceEqual(prompt.Build("q", d)))
+            .Select(d => RepoFiles.Escape(d, 40))
+            .ToArray();
+        Assert.True(mismatches.Length == 0, $"{mismatches.Length} documents differ: {string.Join(", ", mismatches.Take(10))}");
+    }
+
+    [Fact]
+    public void DocumentLimitKeepsTheFirstOrLastDocumentTokensAndNeverTheTemplate()
+    {
+        var prompt = new RerankPrompt(Tokenizer);
+        string document = string.Join(" ", Enumerable.Range(0, 300).Select(i => $"w{i}"));
+        int[] documentIds = Tokenizer.EncodeToIds(" " + document);
+        int[] headIds = Tokenizer.EncodeToIds(RerankPrompt.FormatBody("query", "")[..^1]);
+
+        RerankPromptIds first = prompt.BuildWithDocumentLimit("query", document, null, 20, keepDocumentEnd: false);
+        RerankPromptIds last = prompt.BuildWithDocumentLimit("query", document, null, 20, keepDocumentEnd: true);
+
+        Assert.Equal(prompt.PrefixIds.Concat(headIds).Concat(documentIds[..20]).Concat(prompt.SuffixIds), first.Ids);
+        Assert.Equal(prompt.PrefixIds.Concat(headIds).Concat(documentIds[^20..]).Concat(prompt.SuffixIds), last.Ids);
+        Assert.True(first.Truncated);
+        Assert.Equal(headIds.Length + documentIds.Length, first.UntruncatedBodyTokens);
+
+        var shortPrompt = new RerankPrompt(Tokenizer, maxLength: 100);
+        int documentRoom = shortPrompt.MaxBodyTokens - headIds.Length;
+        RerankPromptIds cutFromStart = shortPrompt.BuildWithDocumentLimit("query", document, null, null, keepDocumentEnd: true);
+        Assert.Equal(100, cutFromStart.Ids.Length);
+        Assert.Equal(headIds, cutFromStart.Ids[39..(39 + headIds.Length)]);
+        Assert.Equal(documentIds[^documentRoom..], cutFromStart.Ids[(39 + headIds.Length)..^9]);
+    }
 }

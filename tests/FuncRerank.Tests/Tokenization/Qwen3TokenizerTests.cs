@@ -67,6 +67,10 @@ public sealed class Qwen3TokenizerTests
             {
                 mismatches.Add($"{name}: Build matches but BuildWithInfo differs");
             }
+            else if (!prompt.BuildWithDocumentLimit(query, document, instruction, null, keepDocumentEnd: false).Ids.AsSpan().SequenceEqual(expected))
+            {
+                mismatches.Add($"{name}: Build matches but BuildWithDocumentLimit (split after <Document>:) differs");
+            }
             else if (withInfo.Truncated != (withInfo.UntruncatedBodyTokens > prompt.MaxBodyTokens)
                 || (!withInfo.Truncated && withInfo.UntruncatedBodyTokens != expected.Length - 48))
             {
