@@ -111,6 +111,8 @@ public sealed class RerankPrompt
     /// <paramref name="keepDocumentEnd"/>, last) <paramref name="maxDocumentTokens"/> ids, as Cohere's
     /// <c>max_tokens_per_doc</c>; and when the prompt is still too long, cut from the document's end (or start), so
     /// instruction and query survive. Without a limit and with the end cut this gives exactly <see cref="BuildWithInfo"/>'s ids.
+    /// <see cref="RerankPromptIds.Truncated"/> and <see cref="RerankPromptIds.UntruncatedBodyTokens"/> describe the body
+    /// after the caller's own document limit, against <see cref="MaxLength"/>.
     /// </summary>
     /// <remarks>
     /// The text splits after <c>"&lt;Document&gt;:"</c>: a pre-tokenizer boundary whatever the document holds, since the
@@ -124,15 +126,16 @@ public sealed class RerankPrompt
         string head = FormatBody(query, "", instruction)[..^1];
         int[] headIds = _tokenizer.EncodeToIds(head);
         int[] documentIds = _tokenizer.EncodeToIds(" " + document);
-        int untruncated = headIds.Length + documentIds.Length;
+        // The caller's own limit is what was asked for; only the cut to MaxLength counts as truncation.
+        int requested = headIds.Length + Math.Min(documentIds.Length, maxDocumentTokens ?? int.MaxValue);
 
         int headKept = Math.Min(headIds.Length, MaxBodyTokens);
-        int documentKept = Math.Min(Math.Min(documentIds.Length, maxDocumentTokens ?? int.MaxValue), MaxBodyTokens - headKept);
+        int documentKept = Math.Min(requested, MaxBodyTokens) - headKept;
         int documentStart = keepDocumentEnd ? documentIds.Length - documentKept : 0;
         var body = new int[headKept + documentKept];
         Array.Copy(headIds, body, headKept);
         Array.Copy(documentIds, documentStart, body, headKept, documentKept);
-        return new RerankPromptIds(Assemble(body, body.Length), body.Length < untruncated, untruncated);
+        return new RerankPromptIds(Assemble(body, body.Length), requested > MaxBodyTokens, requested);
     }
 
     private int[] Assemble(int[] body, int bodyLength)

@@ -111,13 +111,15 @@ public sealed class RerankPromptTests
 
         Assert.Equal(prompt.PrefixIds.Concat(headIds).Concat(documentIds[..20]).Concat(prompt.SuffixIds), first.Ids);
         Assert.Equal(prompt.PrefixIds.Concat(headIds).Concat(documentIds[^20..]).Concat(prompt.SuffixIds), last.Ids);
-        Assert.True(first.Truncated);
-        Assert.Equal(headIds.Length + documentIds.Length, first.UntruncatedBodyTokens);
+        Assert.False(first.Truncated); // the caller's own limit is not a cut to MaxLength
+        Assert.Equal(headIds.Length + 20, first.UntruncatedBodyTokens);
 
         var shortPrompt = new RerankPrompt(Tokenizer, maxLength: 100);
         int documentRoom = shortPrompt.MaxBodyTokens - headIds.Length;
         RerankPromptIds cutFromStart = shortPrompt.BuildWithDocumentLimit("query", document, null, null, keepDocumentEnd: true);
         Assert.Equal(100, cutFromStart.Ids.Length);
+        Assert.True(cutFromStart.Truncated);
+        Assert.Equal(headIds.Length + documentIds.Length, cutFromStart.UntruncatedBodyTokens);
         Assert.Equal(headIds, cutFromStart.Ids[39..(39 + headIds.Length)]);
         Assert.Equal(documentIds[^documentRoom..], cutFromStart.Ids[(39 + headIds.Length)..^9]);
     }

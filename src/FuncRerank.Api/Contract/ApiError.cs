@@ -1,0 +1,130 @@
+using System.Text.Json;
+
+namespace FuncRerank.Api.Contract;
+
+/// <summary>Machine-readable <c>error.code</c> values; clients branch on these, so they never change once shipped.</summary>
+public static class ApiErrorCodes
+{
+    public const string InvalidJson = "invalid_json";
+    public const string MissingField = "missing_field";
+    public const string InvalidType = "invalid_type";
+    public const string InvalidValue = "invalid_value";
+    public const string EmptyValue = "empty_value";
+    public const string TooLong = "too_long";
+    public const string TooManyDocuments = "too_many_documents";
+    public const string LengthMismatch = "length_mismatch";
+    public const string UnsupportedContent = "unsupported_content";
+    public const string InvalidApiKey = "invalid_api_key";
+    public const string NotFound = "not_found";
+    public const string ModelNotFound = "model_not_found";
+    public const string RequestTooLarge = "request_too_large";
+    public const string TooManyRequests = "too_many_requests";
+    public const string ServiceUnavailable = "service_unavailable";
+    public const string DeadlineExceeded = "deadline_exceeded";
+    public const string InternalError = "internal_error";
+}
+
+/// <summary><c>error.type</c> values, named as OpenAI-style clients expect them.</summary>
+public static class ApiErrorTypes
+{
+    public const string InvalidRequest = "invalid_request_error";
+    public const string Authentication = "authentication_error";
+    public const string RateLimit = "rate_limit_error";
+    public const string Server = "server_error";
+}
+
+/// <summary>
+/// One failed request: the HTTP status and the body every client parser can read. The host adds the headers
+/// that go with some statuses (<c>WWW-Authenticate</c> on 401, <c>Retry-After</c> on 429 and 503).
+/// </summary>
+/// <param name="Param">The request field at fault (<c>documents[3].content[0]</c>), or null when no single field is.</param>
+public sealed record ApiError(int Status, string Message, string? Param, string Code, string Type)
+{
+    /// <summary>
+    /// Writes <c>{"error": {"message", "type", "param", "code"}, "message", "detail"}</c>: OpenAI, vLLM and Infinity
+    /// clients read <c>error.*</c>, the Cohere SDK reads <c>message</c>, Jina-, Xinference-, LangChain- and
+    /// LlamaIndex-style clients read <c>detail</c>. The one body serves them all.
+    /// </summary>
+    public void WriteBody(Utf8JsonWriter writer)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStartObject();
+        writer.WriteStartObject("error");
+        writer.WriteString("message", Message);
+        writer.WriteString("type", Type);
+        writer.WriteString("param", Param);
+        writer.WriteString("code", Code);
+        writer.WriteEndObject();
+        writer.WriteString("message", Message);
+        writer.WriteString("detail", Message);
+        writer.WriteEndObject();
+    }
+
+    /// <summary>400 for a request field that is missing, mistyped or out of range.</summary>
+    public static ApiError BadRequest(string? param, string code, string message) =>
+        new(400, message, param, code, ApiErrorTypes.InvalidRequest);
+
+    public static ApiError MissingField(string param) =>
+        BadRequest(param, ApiErrorCodes.MissingField, $"{param} is required");
+
+    /// <param name="expected">What the field must be, as a phrase: "a string", "an array of strings".</param>
+    public static ApiError InvalidType(string param, string expected, JsonElement actual) =>
+        BadRequest(param, ApiErrorCodes.InvalidType, $"{param} must be {expected}; got {Describe(actual)}");
+
+    public static ApiError InvalidJson(string detail) =>
+        BadRequest(null, ApiErrorCodes.InvalidJson, $"the request body is not valid JSON: {detail}");
+
+    /// <summary>401; the host adds <c>WWW-Authenticate: Bearer</c>.</summary>
+    public static ApiError Unauthorized(string message) =>
+        new(401, message, null, ApiErrorCodes.InvalidApiKey, ApiErrorTypes.Authentication);
+
+    public static ApiError NotFound(string message) =>
+        new(404, message, null, ApiErrorCodes.NotFound, ApiErrorTypes.InvalidRequest);
+
+    /// <summary>404 for a <c>model</c> this server does not serve, listing the names it does.</summary>
+    public static ApiError ModelNotFound(string model, IEnumerable<string> servedModels) =>
+        new(404, $"the model `{model}` does not exist; this server serves: {string.Join(", ", servedModels)}", "model",
+            ApiErrorCodes.ModelNotFound, ApiErrorTypes.InvalidRequest);
+
+    public static ApiError RequestTooLarge(long limitBytes) =>
+        new(413, $"the request body exceeds the limit of {limitBytes} bytes", null, ApiErrorCodes.RequestTooLarge, ApiErrorTypes.InvalidRequest);
+
+    /// <summary>429; the host adds <c>Retry-After</c>.</summary>
+    public static ApiError TooManyRequests(string message) =>
+        new(429, message, null, ApiErrorCodes.TooManyRequests, ApiErrorTypes.RateLimit);
+
+    /// <summary>503 while the model loads or warms; the host adds <c>Retry-After</c> (LlamaIndex and others retry 503).</summary>
+    public static ApiError Unavailable(string message) =>
+        new(503, message, null, ApiErrorCodes.ServiceUnavailable, ApiErrorTypes.Server);
+
+    public static ApiError DeadlineExceeded(TimeSpan limit) =>
+        new(504, $"the request did not finish within {limit.TotalSeconds:0.###} s", null, ApiErrorCodes.DeadlineExceeded, ApiErrorTypes.Server);
+
+    /// <summary>500. The default message says nothing about internals; pass one only when it is safe to show any caller.</summary>
+    public static ApiError Internal(string message = "internal server error") =>
+        new(500, message, null, ApiErrorCodes.InternalError, ApiErrorTypes.Server);
+
+    private static string Describe(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.Null => "null",
+        JsonValueKind.True or JsonValueKind.False => "a boolean",
+        JsonValueKind.Number => $"the number {value.GetRawText()}",
+        JsonValueKind.String => QuoteShort(value),
+        JsonValueKind.Array => "an array",
+        JsonValueKind.Object => "an object",
+        _ => "nothing",
+    };
+
+    /// <summary>A short string as the client wrote it, escapes and all; a long one, or one that is not UTF-8, is only named.</summary>
+    private static string QuoteShort(JsonElement value)
+    {
+        try
+        {
+            return value.GetRawText() is { Length: <= 42 } raw ? $"the string {raw}" : "a long string";
+        }
+        catch (InvalidOperationException)
+        {
+            return "a string that is not UTF-8";
+        }
+    }
+}

@@ -1,0 +1,19 @@
+namespace FuncRerank.Api.Contract;
+
+/// <summary>Request-size limits checked while parsing, before any tokenizing. Token limits are the engine's.</summary>
+public sealed record RerankLimits
+{
+    public static RerankLimits Default { get; } = new();
+
+    /// <summary>
+    /// Documents in a rerank request, pairs in a score request, inputs in a tokenize request. Cohere recommends at
+    /// most 1000; RAG clients send 20-200 and never split a batch, so a small cap (TEI's 32) breaks them.
+    /// </summary>
+    public int MaxDocuments { get; init; } = 1000;
+
+    /// <summary>UTF-16 code units in a query: 8192 tokens (the model card's prompt length) at four characters per token.</summary>
+    public int MaxQueryCharacters { get; init; } = 32_768;
+
+    /// <summary>UTF-16 code units in an instruction; it shares the prompt with the query and document, as the query does.</summary>
+    public int MaxInstructionCharacters { get; init; } = 32_768;
+}

@@ -1,0 +1,37 @@
+using System.Text.Json;
+
+namespace FuncRerank.Api.Contract;
+
+/// <summary>Which response shape a rerank request gets.</summary>
+public enum RerankDialect
+{
+    /// <summary>The object Cohere, Jina and vLLM clients read: <c>{"id", "model", "results": [...], "usage", "meta"}</c>.</summary>
+    Standard,
+
+    /// <summary>Text Embeddings Inference, chosen by a body with <c>texts</c>: a bare array <c>[{"index", "score", "text"?}]</c>.</summary>
+    Tei,
+}
+
+/// <summary>One document to score.</summary>
+/// <param name="Text">What the model reads.</param>
+/// <param name="Original">The object the client sent, echoed back as the result's <c>document</c>; null for a plain string, echoed as <c>{"text"}</c>.</param>
+public sealed record RerankDocument(string Text, JsonElement? Original);
+
+/// <summary>A validated rerank request in any client's dialect.</summary>
+/// <param name="Model">The name the client asked for, if any; a single-model server may accept any name.</param>
+/// <param name="Query">Non-empty, not only whitespace.</param>
+/// <param name="Documents">At least one, at most <see cref="RerankLimits.MaxDocuments"/>, in request order.</param>
+/// <param name="TopN">Results to return; null means all (absent, null, zero or negative <c>top_n</c>, and always for TEI).</param>
+/// <param name="ReturnDocuments">Echo each document in its result (<c>return_documents</c>, default true; TEI's <c>return_text</c>, default false).</param>
+public sealed record RerankRequest(
+    RerankDialect Dialect,
+    string? Model,
+    string Query,
+    IReadOnlyList<RerankDocument> Documents,
+    int? TopN,
+    bool ReturnDocuments,
+    ScoringOptions Scoring)
+{
+    /// <summary>How many results the response carries: <c>min(top_n, documents)</c>.</summary>
+    public int ResultCount => TopN is { } n && n < Documents.Count ? n : Documents.Count;
+}
