@@ -8,27 +8,28 @@ internal static class BuildCommand
 {
     public static Command Create()
     {
-        var model = CliOptions.Model();
-        model.Description = "A Hugging Face Qwen3-Reranker directory (config.json, *.safetensors, tokenizer.json)";
+        var model = new ModelSource("A Hugging Face Qwen3-Reranker directory (config.json, *.safetensors, tokenizer.json)");
         var output = new Option<string>("--out") { Description = "Directory to write model.onnx, model.onnx_data and reranker.json into", Required = true };
         var dtype = CliOptions.Dtype();
         var cache = CliOptions.Cache();
         cache.Description = "Where source-file hashes are remembered (default: $FUNCRERANK_CACHE or ~/.cache/funcrerank)";
-        var command = new Command("build", "Convert a Hugging Face checkpoint into a FuncRerank ONNX model directory") { model, output, dtype, cache };
+        var command = new Command("build", "Convert a Hugging Face checkpoint into a FuncRerank ONNX model directory") { model.Directory, model.Id, output, dtype, cache };
         command.SetAction(result => CommandRunner.Run(() =>
         {
-            var source = result.GetValue(model)!;
             var target = result.GetValue(output)!;
             var precision = CliOptions.ParseDtype(result.GetValue(dtype)!);
-            if (RerankerManifest.Exists(source))
-                throw new UsageException($"--model: {source} is already a built model");
             if (Directory.Exists(target) && Directory.EnumerateFileSystemEntries(target).Any())
                 throw new UsageException($"--out: {target} exists and is not empty");
+            using var logging = Logging.CreateFactory();
+            var logger = logging.CreateLogger("funcrerank");
+            var progress = new ConsoleProgress();
+            var source = model.Resolve(result, logger, progress);
+            if (RerankerManifest.Exists(source))
+                throw new UsageException($"--model: {source} is already a built model");
             var tokenizer = Qwen3Tokenizer.Load(Path.Combine(source, "tokenizer.json"));
             var started = System.Diagnostics.Stopwatch.StartNew();
-            using var logging = Logging.CreateFactory();
-            var store = new ModelStore(result.GetValue(cache) ?? ModelStore.DefaultCacheRoot(), logging.CreateLogger("funcrerank"));
-            store.Build(source, target, precision, tokenizer.YesTokenId, tokenizer.NoTokenId, tokenizer.PadTokenId, new ConsoleBuildProgress());
+            var store = new ModelStore(result.GetValue(cache) ?? ModelStore.DefaultCacheRoot(), logger);
+            store.Build(source, target, precision, tokenizer.YesTokenId, tokenizer.NoTokenId, tokenizer.PadTokenId, progress);
             Console.Error.WriteLine($"built {precision.ToName()} model in {target} ({started.Elapsed.TotalSeconds:F1} s)");
             return 0;
         }));

@@ -8,11 +8,10 @@ namespace FuncRerank.Cli;
 /// <summary>Options shared by several commands, declared once so their names and help read the same everywhere.</summary>
 internal static class CliOptions
 {
-    public static Option<string> Model() => new("--model")
-    {
-        Description = "A Hugging Face Qwen3-Reranker directory (config.json, *.safetensors, tokenizer.json) or a directory made by `funcrerank build`",
-        Required = true,
-    };
+    public const string ModelDescription =
+        "A Hugging Face Qwen3-Reranker directory (config.json, *.safetensors, tokenizer.json) or a directory made by `funcrerank build`";
+
+    public static Option<string> Model() => new("--model") { Description = ModelDescription, Required = true };
 
     public static Option<string> Dtype() => new("--dtype")
     {

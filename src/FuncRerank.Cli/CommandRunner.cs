@@ -16,8 +16,8 @@ internal static class CommandRunner
         {
             return Fail(e.Message, 2);
         }
-        catch (Exception e) when (e is ModelFormatException or TokenizerLoadException or IOException or UnauthorizedAccessException
-                                      or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (e is ModelFormatException or HubDownloadException or TokenizerLoadException or IOException
+                                      or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
             return Fail(e.Message, 1);
         }

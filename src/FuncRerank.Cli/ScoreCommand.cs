@@ -9,7 +9,7 @@ internal static class ScoreCommand
 {
     public static Command Create()
     {
-        var model = CliOptions.Model();
+        var model = new ModelSource(CliOptions.ModelDescription);
         var dtype = CliOptions.Dtype();
         var device = CliOptions.Device();
         var maxLength = CliOptions.MaxLength();
@@ -18,11 +18,12 @@ internal static class ScoreCommand
             "Read JSONL on stdin, {\"query\", \"documents\": [...], \"instruction\"?} per line, and print " +
             "{\"scores\": [...], \"logits\": [...]} in the documents' order (score = P(yes) = sigmoid(logit)).")
         {
-            model, dtype, device, maxLength, cache,
+            model.Directory, model.Id, dtype, device, maxLength, cache,
         };
         command.SetAction(result => CommandRunner.Run(() =>
         {
             using var logging = Logging.CreateFactory();
+            var logger = logging.CreateLogger("funcrerank");
             var options = new RerankerOptions
             {
                 Precision = CliOptions.ParseDtype(result.GetValue(dtype)!),
@@ -30,7 +31,9 @@ internal static class ScoreCommand
                 CacheRoot = result.GetValue(cache),
                 Scorer = new ScorerOptions { Device = CliOptions.ParseDevice(result.GetValue(device)!) },
             };
-            using var reranker = Qwen3Reranker.Load(result.GetValue(model)!, options, logging.CreateLogger("funcrerank"), new ConsoleBuildProgress());
+            var progress = new ConsoleProgress();
+            var directory = model.Resolve(result, logger, progress);
+            using var reranker = Qwen3Reranker.Load(directory, options, logger, progress);
             using var output = JsonLines.StandardOutput();
             JsonLines.Transform(JsonLines.StandardInput(), output, (line, number) =>
             {

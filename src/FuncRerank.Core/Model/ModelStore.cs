@@ -107,14 +107,16 @@ public sealed class ModelStore(string cacheRoot, ILogger logger)
             var info = new FileInfo(path);
             if (!info.Exists)
                 throw new ModelFormatException($"{modelDirectory}: {name} is missing");
-            var stamp = $"{info.Length}:{info.LastWriteTimeUtc.Ticks}";
+            // A symlink's own size and time say nothing about the content (Hugging Face snapshots link into blobs/).
+            var content = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
+            var stamp = $"{content.Length}:{content.LastWriteTimeUtc.Ticks}";
             if (HubBlobHash(info) is { } blobHash)
                 hashes[name] = blobHash;
             else if (memo.TryGetValue(path, out var entry) && entry.Stamp == stamp)
                 hashes[name] = entry.Sha256;
             else
             {
-                logger.LogInformation("Hashing {File} ({Bytes:N0} bytes)", path, info.Length);
+                logger.LogInformation("Hashing {File} ({Bytes:N0} bytes)", path, content.Length);
                 using var stream = File.OpenRead(path);
                 hashes[name] = Convert.ToHexStringLower(SHA256.HashData(stream));
                 memo[path] = new HashMemoEntry(stamp, hashes[name]);

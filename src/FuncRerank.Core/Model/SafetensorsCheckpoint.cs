@@ -120,6 +120,19 @@ public sealed class SafetensorsCheckpoint
 
     private static string[] ReadIndex(string indexPath, string modelDirectory)
     {
+        var files = ShardNames(indexPath);
+        foreach (var file in files)
+        {
+            if (!File.Exists(Path.Combine(modelDirectory, file)))
+                throw new ModelFormatException($"{indexPath}: shard '{file}' is missing from {modelDirectory}");
+        }
+
+        return files.Select(f => Path.Combine(modelDirectory, f)).ToArray();
+    }
+
+    /// <summary>The shard file names an index's weight map points at, in order; each is a plain name in the index's directory.</summary>
+    internal static string[] ShardNames(string indexPath)
+    {
         try
         {
             using var document = JsonDocument.Parse(File.ReadAllBytes(indexPath));
@@ -132,13 +145,11 @@ public sealed class SafetensorsCheckpoint
                 .ToArray();
             foreach (var file in files)
             {
-                if (Path.GetFileName(file) != file)
+                if (Path.GetFileName(file) != file || file is "." or "..")
                     throw new ModelFormatException($"{indexPath}: shard name '{file}' must be a plain file name");
-                if (!File.Exists(Path.Combine(modelDirectory, file)))
-                    throw new ModelFormatException($"{indexPath}: shard '{file}' is missing from {modelDirectory}");
             }
 
-            return files.Select(f => Path.Combine(modelDirectory, f)).ToArray();
+            return files;
         }
         catch (JsonException e)
         {

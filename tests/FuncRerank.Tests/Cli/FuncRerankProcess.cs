@@ -10,7 +10,11 @@ internal static class FuncRerankProcess
         public string[] OutputLines => StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
-    public static Result Run(string standardInput, params string[] arguments)
+    public static Result Run(string standardInput, params string[] arguments) =>
+        Run(standardInput, new Dictionary<string, string?>(), arguments);
+
+    /// <param name="environment">Variables for the child process on top of this one's; a null value removes one.</param>
+    public static Result Run(string standardInput, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -23,6 +27,13 @@ internal static class FuncRerankProcess
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "funcrerank.dll"));
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+                start.Environment.Remove(name);
+            else
+                start.Environment[name] = value;
+        }
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
