@@ -6,5 +6,6 @@ var root = new RootCommand("FuncRerank: Qwen3-Reranker scores from a Hugging Fac
     BuildCommand.Create(),
     TokenizeCommand.Create(),
     ScoreCommand.Create(),
+    ServeCommand.Create(),
 };
 return root.Parse(args).Invoke();

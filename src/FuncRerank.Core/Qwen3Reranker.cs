@@ -80,9 +80,12 @@ public sealed class Qwen3Reranker : IDisposable
         }
     }
 
-    public PairScore[] Score(string query, IReadOnlyList<string> documents, string? instruction = null)
+    public PairScore[] Score(string query, IReadOnlyList<string> documents, string? instruction = null) =>
+        Score(documents.Select(d => Prompt.Build(query, d, instruction)).ToArray());
+
+    /// <summary>Scores ready-made prompts (see <see cref="Prompt"/>), in their order.</summary>
+    public PairScore[] Score(IReadOnlyList<int[]> prompts)
     {
-        var prompts = documents.Select(d => Prompt.Build(query, d, instruction)).ToArray();
         var logits = ComputeLogits(prompts);
         return logits.Select((logit, i) => new PairScore(logit, Sigmoid(logit), prompts[i].Length)).ToArray();
     }

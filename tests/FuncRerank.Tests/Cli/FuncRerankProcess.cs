@@ -16,24 +16,10 @@ internal static class FuncRerankProcess
     /// <param name="environment">Variables for the child process on top of this one's; a null value removes one.</param>
     public static Result Run(string standardInput, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardInputEncoding = new System.Text.UTF8Encoding(false),
-            StandardOutputEncoding = System.Text.Encoding.UTF8,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "funcrerank.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment)
-        {
-            if (value is null)
-                start.Environment.Remove(name);
-            else
-                start.Environment[name] = value;
-        }
+        var start = StartInfo(environment, arguments);
+        start.RedirectStandardInput = true;
+        start.StandardInputEncoding = new System.Text.UTF8Encoding(false);
+        start.StandardOutputEncoding = System.Text.Encoding.UTF8;
         using var process = Process.Start(start)!;
         var output = process.StandardOutput.ReadToEndAsync();
         var error = process.StandardError.ReadToEndAsync();
@@ -46,5 +32,24 @@ internal static class FuncRerankProcess
         }
 
         return new Result(process.ExitCode, output.Result, error.Result);
+    }
+
+    /// <summary>`dotnet funcrerank.dll ARGS` with stdout and stderr captured.</summary>
+    /// <param name="environment">Variables for the child process on top of this one's; a null value removes one.</param>
+    public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> environment, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "funcrerank.dll"));
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+                start.Environment.Remove(name);
+            else
+                start.Environment[name] = value;
+        }
+
+        return start;
     }
 }

@@ -1,0 +1,211 @@
+using System.Buffers;
+using System.Reflection;
+using System.Text.Json;
+using FuncRerank.Api.Contract;
+using FuncRerank.Api.Hosting;
+using FuncRerank.Api.Security;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FuncRerank.Api.Endpoints;
+
+/// <summary>
+/// Every endpoint, for every host: key check → model ready? → body → contract parser → prompts and scores → reply.
+/// Hosts only route requests here. Any failure becomes one JSON error body; nothing a client sends can crash the worker.
+/// </summary>
+public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys, IOptions<RerankerSettings> options, ILogger<RerankHandlers> logger)
+{
+    private static readonly byte[] OpenApiDocument = ReadOpenApiDocument();
+    private static readonly DateTimeOffset StartedAt = DateTimeOffset.UtcNow;
+
+    private readonly RerankerSettings _settings = options.Value;
+    private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments };
+
+    private string ModelName => _settings.EffectiveModelName;
+
+    public Task Rerank(HttpContext context) => Handle(context, async reranker =>
+    {
+        using var body = await ReadJsonBody(context);
+        var request = RerankRequestParser.Parse(body.RootElement, _limits);
+        var field = request.Dialect == RerankDialect.Tei ? "texts" : "documents";
+        var scores = PairScoring.Score(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring, i => $"{field}[{i}]");
+        return writer => RerankResponseWriter.Write(writer, request, scores, ModelName, RequestId(context));
+    });
+
+    public Task Score(HttpContext context) => Handle(context, async reranker =>
+    {
+        using var body = await ReadJsonBody(context);
+        var request = ScoreRequestParser.Parse(body.RootElement, _limits);
+        var scores = PairScoring.Score(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring, i => $"text_2[{i}]");
+        return writer => ScoreResponseWriter.Write(writer, request, scores, ModelName, RequestId(context), DateTimeOffset.UtcNow);
+    });
+
+    public Task Tokenize(HttpContext context) => Handle(context, async reranker =>
+    {
+        using var body = await ReadJsonBody(context);
+        var request = TokenizeRequestParser.Parse(body.RootElement, _limits);
+        var tokenizer = reranker.Tokenizer;
+        var tokens = request.Inputs
+            .Select(input => (IReadOnlyList<SimpleToken>)tokenizer.EncodeToIds(input)
+                .Select(id => new SimpleToken(id, tokenizer.Decode([id]), tokenizer.AddedTokens.Values.Contains(id)))
+                .ToArray())
+            .ToArray();
+        return writer => TokenizeResponseWriter.Write(writer, tokens);
+    });
+
+    public Task Info(HttpContext context) => Handle(context, reranker =>
+    {
+        var info = new ServerInfo(
+            ModelId: _settings.ModelId ?? _settings.ModelPath ?? ModelName,
+            ServedModelName: ModelName,
+            ModelDtype: reranker.Manifest.Dtype == "fp16" ? "float16" : "float32",
+            MaxConcurrentRequests: 512,
+            MaxInputLength: reranker.Prompt.MaxLength,
+            MaxBatchTokens: _settings.MaxBatchTokens,
+            MaxClientBatchSize: _limits.MaxDocuments,
+            AutoTruncate: true,
+            TokenizationWorkers: 1,
+            Version: Version);
+        return Task.FromResult<Action<Utf8JsonWriter>>(writer => InfoResponseWriter.Write(writer, info));
+    });
+
+    public Task ListModels(HttpContext context) => Handle(context, _ =>
+        Task.FromResult<Action<Utf8JsonWriter>>(writer => ModelsResponseWriter.WriteList(writer, [ModelName], StartedAt)));
+
+    /// <summary>One model is served, so any id names it (clients send their own labels); the reply carries the served name.</summary>
+    public Task GetModel(HttpContext context, string id) => Handle(context, _ =>
+    {
+        logger.LogDebug("Model {Requested} asked for; serving {Served}", id, ModelName);
+        return Task.FromResult<Action<Utf8JsonWriter>>(writer => ModelsResponseWriter.WriteModel(writer, ModelName, StartedAt));
+    });
+
+    /// <summary>Open to everyone, as load balancers and probes carry no key. 200 only when a request would be served.</summary>
+    public async Task Health(HttpContext context)
+    {
+        SetRequestId(context);
+        var problem = keys.Misconfiguration ?? (state.Status == RerankerStatus.Ready ? null : state.Detail);
+        if (problem is not null)
+        {
+            await WriteError(context, ApiError.Unavailable(problem));
+            return;
+        }
+
+        await WriteJson(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteString("status", "ok");
+            writer.WriteString("model", ModelName);
+            writer.WriteString("device", state.Reranker!.Device.ToString().ToLowerInvariant());
+            writer.WriteEndObject();
+        });
+    }
+
+    public async Task OpenApi(HttpContext context)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await context.Response.Body.WriteAsync(OpenApiDocument, context.RequestAborted);
+    }
+
+    private static string Version => typeof(RerankHandlers).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
+
+    private async Task Handle(HttpContext context, Func<Qwen3Reranker, Task<Action<Utf8JsonWriter>>> handle)
+    {
+        SetRequestId(context);
+        try
+        {
+            if (keys.Misconfiguration is { } misconfiguration)
+                throw new ApiException(ApiError.Unavailable(misconfiguration));
+            if (!keys.IsAuthorized(context.Request))
+                throw new ApiException(ApiError.Unauthorized(
+                    "missing or invalid API key: send Authorization: Bearer <key> (or x-api-key, api-key, x-functions-key, ?code=)"));
+            var reranker = state.Reranker ?? throw new ApiException(ApiError.Unavailable(state.Status == RerankerStatus.Loading
+                ? $"the model is not ready yet: {state.Detail}"
+                : $"the model failed to load: {state.Detail}"));
+            var write = await handle(reranker);
+            await WriteJson(context, StatusCodes.Status200OK, write);
+        }
+        catch (ApiException e)
+        {
+            await WriteError(context, e.Error);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await WriteError(context, ApiError.RequestTooLarge(_settings.MaxRequestBytes));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; nobody is left to answer.
+        }
+        catch (Exception e)
+        {
+            // Logged without the request body: documents are the caller's data.
+            logger.LogError(e, "Request {RequestId} to {Path} failed", RequestId(context), context.Request.Path);
+            await WriteError(context, ApiError.Internal());
+        }
+    }
+
+    private async Task<JsonDocument> ReadJsonBody(HttpContext context)
+    {
+        var limit = _settings.MaxRequestBytes;
+        if (context.Request.ContentLength > limit)
+            throw new ApiException(ApiError.RequestTooLarge(limit));
+        var buffer = new ArrayBufferWriter<byte>();
+        while (true)
+        {
+            var memory = buffer.GetMemory(64 * 1024);
+            var read = await context.Request.Body.ReadAsync(memory, context.RequestAborted);
+            if (read == 0)
+                break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > limit)
+                throw new ApiException(ApiError.RequestTooLarge(limit));
+        }
+
+        return ApiJson.ParseBody(buffer.WrittenMemory);
+    }
+
+    private static async Task WriteJson(HttpContext context, int status, Action<Utf8JsonWriter> write)
+    {
+        // Rendered in full before anything is sent, so a failure midway still becomes a clean error reply.
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer, ApiJson.WriterOptions))
+            write(writer);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json; charset=utf-8";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
+    }
+
+    private static Task WriteError(HttpContext context, ApiError error)
+    {
+        if (context.Response.HasStarted)
+            return Task.CompletedTask;
+        if (error.Status == StatusCodes.Status401Unauthorized)
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        if (error.Status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
+            context.Response.Headers.RetryAfter = "10";
+        return WriteJson(context, error.Status, error.WriteBody);
+    }
+
+    private static void SetRequestId(HttpContext context)
+    {
+        var id = context.Request.Headers["X-Request-Id"].FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 128)
+            id = Guid.NewGuid().ToString("N");
+        context.Items[nameof(RequestId)] = id;
+        context.Response.Headers["X-Request-Id"] = id;
+    }
+
+    private static string RequestId(HttpContext context) => (string)context.Items[nameof(RequestId)]!;
+
+    private static byte[] ReadOpenApiDocument()
+    {
+        using var stream = typeof(RerankHandlers).Assembly.GetManifestResourceStream("FuncRerank.Api.openapi.json")
+                           ?? throw new InvalidOperationException("openapi.json is not embedded");
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+}

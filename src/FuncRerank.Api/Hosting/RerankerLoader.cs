@@ -1,0 +1,74 @@
+using FuncRerank.Inference;
+using FuncRerank.Model;
+using FuncRerank.Tokenization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace FuncRerank.Api.Hosting;
+
+/// <summary>
+/// Loads and warms the model when the host starts, on a background thread, so the first request never pays for it
+/// and the host can answer /health meanwhile. A failure leaves the process up, with the reason in /health.
+/// </summary>
+public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSettings> options, ILogger<RerankerLoader> logger) : IHostedService
+{
+    private Task? _loading;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _loading = Task.Run(Load, CancellationToken.None);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (_loading is not null)
+            await _loading.WaitAsync(cancellationToken).ConfigureAwait(false);
+        state.Reranker?.Dispose();
+    }
+
+    private void Load()
+    {
+        var settings = options.Value;
+        try
+        {
+            var directory = ResolveModelDirectory(settings);
+            logger.LogInformation("Loading the reranker from {Directory}", directory);
+            var rerankerOptions = new RerankerOptions
+            {
+                Precision = ModelPrecisionNames.Parse(settings.Dtype),
+                MaxLength = settings.MaxLength,
+                MaxBatchTokens = settings.MaxBatchTokens,
+                CacheRoot = settings.CacheDirectory,
+                Scorer = new ScorerOptions { Device = ExecutionDeviceNames.Parse(settings.Device), RequireCuda = settings.RequireCuda },
+            };
+            var progress = new Progress<BuildProgress>(p => state.ReportProgress(
+                $"building the ONNX model: {(p.BytesTotal == 0 ? 100 : p.BytesDone * 100 / p.BytesTotal)}% of {p.BytesTotal / 1e6:N0} MB"));
+            var started = System.Diagnostics.Stopwatch.StartNew();
+            var reranker = Qwen3Reranker.Load(directory, rerankerOptions, logger, progress);
+            state.SetReady(reranker);
+            logger.LogInformation("Reranker {Model} ready in {Seconds:F1} s on {Device}", settings.EffectiveModelName, started.Elapsed.TotalSeconds, reranker.Device);
+        }
+        catch (Exception e)
+        {
+            // Whatever went wrong, the process stays up and says why in /health and in every 503.
+            var expected = e is ModelFormatException or TokenizerLoadException or HubDownloadException or IOException
+                or UnauthorizedAccessException or ArgumentException or InvalidOperationException;
+            state.SetFailed(e.Message);
+            logger.LogError(expected ? null : e,
+                "The model could not be loaded: {Reason}. Fix Reranker:ModelPath / Reranker:ModelId (env Reranker__ModelPath) and restart.", e.Message);
+        }
+    }
+
+    /// <summary>Reranker:ModelPath as given, else the Hub snapshot of Reranker:ModelId (default Qwen3-Reranker-0.6B), downloaded if needed.</summary>
+    private string ResolveModelDirectory(RerankerSettings settings)
+    {
+        if (!string.IsNullOrWhiteSpace(settings.ModelPath))
+            return settings.ModelPath;
+        var modelId = string.IsNullOrWhiteSpace(settings.ModelId) ? RerankerSettings.DefaultModelId : settings.ModelId;
+        var progress = new Progress<DownloadProgress>(p => state.ReportProgress(
+            $"downloading {modelId}: {p.File} {(p.BytesTotal <= 0 ? 0 : p.BytesDone * 100 / p.BytesTotal)}% of {p.BytesTotal / 1e6:N0} MB"));
+        return new HubDownloader(new HubOptions(), logger: logger).DownloadAsync(modelId, progress, CancellationToken.None).GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,48 @@
+namespace FuncRerank.Api.Hosting;
+
+/// <summary>
+/// The configuration section <c>Reranker</c>, the same for every host: <c>Reranker:ModelPath</c> in appsettings or on
+/// the command line, <c>Reranker__ModelPath</c> as an environment variable or Azure app setting.
+/// </summary>
+public sealed class RerankerSettings
+{
+    public const string SectionName = "Reranker";
+    public const string DefaultModelId = "Qwen/Qwen3-Reranker-0.6B";
+
+    /// <summary>A local Hugging Face checkpoint or a directory made by <c>funcrerank build</c>. Wins over <see cref="ModelId"/>.</summary>
+    public string? ModelPath { get; set; }
+
+    /// <summary>A Hugging Face Hub id, downloaded into the cache on first start.</summary>
+    public string? ModelId { get; set; }
+
+    /// <summary>The name replies carry in <c>model</c>; defaults to the model id or the directory's name.</summary>
+    public string? ServedModelName { get; set; }
+
+    public string Dtype { get; set; } = "fp32";
+
+    public string Device { get; set; } = "cpu";
+
+    public bool RequireCuda { get; set; }
+
+    public int MaxLength { get; set; } = Prompting.RerankPrompt.DefaultMaxLength;
+
+    public int MaxBatchTokens { get; set; } = 16384;
+
+    public string? CacheDirectory { get; set; }
+
+    /// <summary>Documents per rerank request (clients send 20-200 and do not split larger sets themselves).</summary>
+    public int MaxDocuments { get; set; } = 1000;
+
+    /// <summary>Request body size; 1,000 documents of 8,192 tokens are about 32 MB of text.</summary>
+    public long MaxRequestBytes { get; set; } = 32 * 1024 * 1024;
+
+    /// <summary>Comma-separated keys; clients may send any of them.</summary>
+    public string? ApiKeys { get; set; }
+
+    /// <summary>Where Azure Container Apps mounts the Functions host's keys (one key per file).</summary>
+    public string FunctionsKeyDirectory { get; set; } = "/run/secrets/functions-keys";
+
+    public string EffectiveModelName =>
+        ServedModelName
+        ?? (ModelPath is { Length: > 0 } path ? Path.GetFileName(Path.TrimEndingDirectorySeparator(path)) : ModelId ?? DefaultModelId);
+}
