@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: generates the tiny random-weight checkpoints (with their torch reference scores),
-# then runs every test. Needs the .NET 10 SDK and Debian's python3-torch + python3-numpy (see README, Tests).
+# installs the npm client libraries the HTTP tests drive, then runs every test. Needs the .NET 10 SDK, Node.js 20 with
+# npm, and Debian's python3-torch + python3-numpy (see README, Tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,4 +13,6 @@ if ! "$python" -c 'import torch, numpy' 2>/dev/null; then
 fi
 
 "$python" tests/fixtures/models/make_checkpoints.py
+# Real client libraries for the end-to-end tests (the official Cohere SDK), pinned by the lock file.
+npm ci --prefix tests/clients --no-audit --no-fund --loglevel=error
 dotnet test FuncRerank.sln "$@"

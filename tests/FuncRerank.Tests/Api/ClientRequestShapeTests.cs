@@ -14,7 +14,7 @@ public sealed class ClientRequestShapeTests
     private const string DocsJson = """["Paris is the capital of France.", "Berlin is in Germany.", "Gravity pulls."]""";
 
     /// <summary>What a body should parse into; defaults are the standard dialect's.</summary>
-    private sealed record Expected(string Body)
+    internal sealed record Expected(string Body)
     {
         public RerankDialect Dialect { get; init; } = RerankDialect.Standard;
         public string? Model { get; init; }
@@ -30,7 +30,8 @@ public sealed class ClientRequestShapeTests
         public bool DocumentsAreObjects { get; init; }
     }
 
-    private static readonly Dictionary<string, Expected> Cases = new()
+    /// <summary>Also sent over HTTP to a real host by Http/RealClientTests.</summary>
+    internal static readonly Dictionary<string, Expected> Cases = new()
     {
         ["FastGPT"] = new($$"""{"model": "Qwen3-Reranker-8B", "query": "{{Q}}", "documents": {{DocsJson}}}""") { Model = "Qwen3-Reranker-8B" },
         ["FastGPT with an instruction in defaultConfig"] = new(
