@@ -13,6 +13,7 @@ namespace FuncRerank.Api.Hosting;
 /// </summary>
 public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSettings> options, ILogger<RerankerLoader> logger) : IHostedService
 {
+    private readonly Dictionary<string, int> _lastLogged = [];
     private Task? _loading;
 
     public Task StartAsync(CancellationToken cancellationToken)
@@ -43,8 +44,7 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
                 CacheRoot = settings.CacheDirectory,
                 Scorer = new ScorerOptions { Device = ExecutionDeviceNames.Parse(settings.Device), RequireCuda = settings.RequireCuda },
             };
-            var progress = new Progress<BuildProgress>(p => state.ReportProgress(
-                $"building the ONNX model: {(p.BytesTotal == 0 ? 100 : p.BytesDone * 100 / p.BytesTotal)}% of {p.BytesTotal / 1e6:N0} MB"));
+            var progress = new Progress<BuildProgress>(p => Report("building the ONNX model", p.BytesDone, p.BytesTotal));
             var started = System.Diagnostics.Stopwatch.StartNew();
             var reranker = Qwen3Reranker.Load(directory, rerankerOptions, logger, progress);
             state.SetReady(reranker);
@@ -67,8 +67,23 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
         if (!string.IsNullOrWhiteSpace(settings.ModelPath))
             return settings.ModelPath;
         var modelId = string.IsNullOrWhiteSpace(settings.ModelId) ? RerankerSettings.DefaultModelId : settings.ModelId;
-        var progress = new Progress<DownloadProgress>(p => state.ReportProgress(
-            $"downloading {modelId}: {p.File} {(p.BytesTotal <= 0 ? 0 : p.BytesDone * 100 / p.BytesTotal)}% of {p.BytesTotal / 1e6:N0} MB"));
+        var progress = new Progress<DownloadProgress>(p => Report($"downloading {modelId}: {p.File}", p.BytesDone, p.BytesTotal));
         return new HubDownloader(new HubOptions(), logger: logger).DownloadAsync(modelId, progress, CancellationToken.None).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Progress goes to /health as it happens and to the log every quarter, so a slow start can be followed in both.</summary>
+    private void Report(string stage, long done, long total)
+    {
+        var percent = total <= 0 ? 100 : (int)(done * 100 / total);
+        var detail = $"{stage}: {percent}% of {total / 1e6:N0} MB";
+        state.ReportProgress(detail);
+        lock (_lastLogged)
+        {
+            if (percent % 25 != 0 || _lastLogged.GetValueOrDefault(stage, -1) == percent)
+                return;
+            _lastLogged[stage] = percent;
+        }
+
+        logger.LogInformation("{Progress}", detail);
     }
 }

@@ -42,6 +42,35 @@ public class ServingStateTests
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
     }
 
+    [Fact]
+    public async Task With_no_model_option_the_host_downloads_the_default_model_id_and_serves_it()
+    {
+        var checkpoint = FuncRerank.Tests.Model.ReferenceCheckpoint.Load("tiny-bf16-sharded-untied");
+        await using var hub = await FakeHub.StartAsync(FuncRerank.Api.Hosting.RerankerSettings.DefaultModelId, checkpoint.Directory);
+        using var server = await StandaloneServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["HF_ENDPOINT"] = hub.Endpoint,
+            ["HF_HUB_CACHE"] = RepoFiles.NewTemporaryDirectory(),
+            ["HF_HOME"] = null,
+            ["HF_TOKEN"] = null,
+            ["HUGGING_FACE_HUB_TOKEN"] = null,
+            ["Reranker__ModelPath"] = null,
+            ["Reranker__ModelId"] = null,
+        }, waitUntilReady: true, "--cache", RepoFiles.NewTemporaryDirectory());
+
+        var pair = checkpoint.Pairs[0];
+        var request = new JsonObject { ["query"] = pair.Query, ["documents"] = new JsonArray(pair.Document), ["raw_scores"] = true };
+        if (pair.Instruction is { } instruction)
+            request["instruction"] = instruction;
+        using var response = await server.Client.PostAsync("v1/rerank", new StringContent(request.ToJsonString()));
+        var reply = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(FuncRerank.Api.Hosting.RerankerSettings.DefaultModelId, reply["model"]!.GetValue<string>());
+        Assert.InRange(Math.Abs(reply["results"]![0]!["relevance_score"]!.GetValue<double>() - pair.LogitFp32), 0, 1e-4);
+        Assert.Contains("downloading Qwen/Qwen3-Reranker-0.6B", server.Output);
+    }
+
     private static async Task<JsonNode> WaitForFailure(StandaloneServer server)
     {
         for (var attempt = 0; attempt < 100; attempt++)
