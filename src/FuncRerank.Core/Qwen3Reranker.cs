@@ -15,7 +15,10 @@ public sealed record RerankerOptions
     public int MaxLength { get; init; } = RerankPrompt.DefaultMaxLength;
 
     /// <summary>Padded tokens per forward pass.</summary>
-    public int MaxBatchTokens { get; init; } = 16384;
+    public int MaxBatchTokens { get; init; } = BatchSchedulerOptions.DefaultMaxBatchTokens;
+
+    /// <summary>Prompt tokens that may wait for a forward pass before requests are refused (see <see cref="BatchSchedulerOptions"/>).</summary>
+    public long MaxQueuedTokens { get; init; } = BatchSchedulerOptions.DefaultMaxQueuedTokens;
 
     public ScorerOptions Scorer { get; init; } = new();
 
@@ -25,30 +28,40 @@ public sealed record RerankerOptions
 /// <summary>One scored (query, document) pair: <c>Score = sigmoid(Logit)</c>, the probability of "yes".</summary>
 public readonly record struct PairScore(float Logit, float Score, int PromptTokens);
 
+/// <summary>A request's scores in its prompts' order, with the mean time its pairs waited and spent in forward passes.</summary>
+public sealed record ScoredPrompts(PairScore[] Scores, TimeSpan QueueTime, TimeSpan InferenceTime);
+
 /// <summary>
-/// A Qwen3-Reranker ready to score: tokenizer, prompt template and ONNX session, loaded once and warmed.
-/// Safe for concurrent callers.
+/// A Qwen3-Reranker ready to score: tokenizer, prompt template and ONNX session, loaded once and warmed, with the
+/// <see cref="BatchScheduler"/> that batches every caller's pairs together on the session. Safe for concurrent callers.
 /// </summary>
 public sealed class Qwen3Reranker : IDisposable
 {
-    private readonly OnnxScorer _scorer;
-    private readonly int _maxBatchTokens;
+    private readonly IBatchScorer _scorer;
+    private readonly BatchScheduler _scheduler;
 
-    private Qwen3Reranker(Qwen3Tokenizer tokenizer, RerankPrompt prompt, OnnxScorer scorer, int maxBatchTokens)
+    /// <summary>A reranker over any batch scorer (the ONNX session in <see cref="Load"/>); it owns the scorer when disposable.</summary>
+    internal Qwen3Reranker(Qwen3Tokenizer tokenizer, RerankPrompt prompt, RerankerManifest manifest, ExecutionDevice device, IBatchScorer scorer,
+        BatchSchedulerOptions batching, ILogger logger)
     {
         Tokenizer = tokenizer;
         Prompt = prompt;
+        Manifest = manifest;
+        Device = device;
         _scorer = scorer;
-        _maxBatchTokens = maxBatchTokens;
+        _scheduler = new BatchScheduler(scorer, batching, logger);
     }
 
     public Qwen3Tokenizer Tokenizer { get; }
 
     public RerankPrompt Prompt { get; }
 
-    public RerankerManifest Manifest => _scorer.Manifest;
+    public RerankerManifest Manifest { get; }
 
-    public ExecutionDevice Device => _scorer.Device;
+    public ExecutionDevice Device { get; }
+
+    /// <summary>What waits for a forward pass now, across every caller.</summary>
+    public QueueStatus Queue => _scheduler.Queue;
 
     /// <summary>Loads a Hugging Face checkpoint (built into the cache on first use) or a built directory, then warms the session.</summary>
     public static Qwen3Reranker Load(string modelDirectory, RerankerOptions options, ILogger logger, IProgress<BuildProgress>? progress = null)
@@ -60,6 +73,7 @@ public sealed class Qwen3Reranker : IDisposable
         var store = new ModelStore(options.CacheRoot ?? ModelStore.DefaultCacheRoot(), logger);
         var built = store.Resolve(modelDirectory, options.Precision, tokenizer.YesTokenId, tokenizer.NoTokenId, tokenizer.PadTokenId, progress);
         var scorer = OnnxScorer.Open(built, options.Scorer, logger);
+        Qwen3Reranker reranker;
         try
         {
             var manifest = scorer.Manifest;
@@ -68,43 +82,55 @@ public sealed class Qwen3Reranker : IDisposable
                                                $"but tokenizer.json gives {tokenizer.YesTokenId}/{tokenizer.NoTokenId}/{tokenizer.PadTokenId}");
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
-            var reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), scorer, options.MaxBatchTokens);
-            // The first run of a session pays for kernel selection and arena growth; pay it before reporting ready.
-            reranker.Score("warm-up", ["warm-up"]);
-            return reranker;
+            var batching = new BatchSchedulerOptions { MaxBatchTokens = options.MaxBatchTokens, MaxQueuedTokens = options.MaxQueuedTokens };
+            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer, batching, logger);
         }
         catch
         {
             scorer.Dispose();
             throw;
         }
+
+        try
+        {
+            // The first run of a session pays for kernel selection and arena growth; pay it before reporting ready.
+            reranker.Score("warm-up", ["warm-up"]);
+            return reranker;
+        }
+        catch
+        {
+            reranker.Dispose();
+            throw;
+        }
     }
 
+    /// <summary>Scores documents against a query, waiting for the result (the CLI's way; servers use <see cref="ScoreAsync"/>).</summary>
     public PairScore[] Score(string query, IReadOnlyList<string> documents, string? instruction = null) =>
         Score(documents.Select(d => Prompt.Build(query, d, instruction)).ToArray());
 
-    /// <summary>Scores ready-made prompts (see <see cref="Prompt"/>), in their order.</summary>
-    public PairScore[] Score(IReadOnlyList<int[]> prompts)
-    {
-        var logits = ComputeLogits(prompts);
-        return logits.Select((logit, i) => new PairScore(logit, Sigmoid(logit), prompts[i].Length)).ToArray();
-    }
+    /// <summary>Scores ready-made prompts (see <see cref="Prompt"/>), in their order, waiting for the result.</summary>
+    public PairScore[] Score(IReadOnlyList<int[]> prompts) => ScoreAsync(prompts).GetAwaiter().GetResult().Scores;
 
-    /// <summary>Logits for ready-made prompt id rows, in their order, batched by length under the token budget.</summary>
-    public float[] ComputeLogits(IReadOnlyList<int[]> prompts)
+    /// <summary>
+    /// Queues ready-made prompts with every other caller's (see <see cref="BatchScheduler"/>) and completes with their
+    /// scores in order. Cancelling takes the prompts that have not run out of the queue. Throws
+    /// <see cref="QueueFullException"/> when the queue is full; fails with <see cref="BatchFailedException"/> when a batch
+    /// holding one of the prompts fails.
+    /// </summary>
+    public async Task<ScoredPrompts> ScoreAsync(IReadOnlyList<int[]> prompts, CancellationToken cancellationToken = default)
     {
-        var logits = new float[prompts.Count];
-        foreach (var batch in LengthSortedBatches.Plan(prompts.Select(p => p.Length).ToArray(), _maxBatchTokens))
-        {
-            var batchLogits = _scorer.ComputeLogits(batch.Select(i => prompts[i]).ToArray());
-            for (var j = 0; j < batch.Length; j++)
-                logits[batch[j]] = batchLogits[j];
-        }
-
-        return logits;
+        var scheduled = await _scheduler.ScoreAsync(prompts, cancellationToken).ConfigureAwait(false);
+        var scores = new PairScore[prompts.Count];
+        for (var i = 0; i < scores.Length; i++)
+            scores[i] = new PairScore(scheduled.Logits[i], Sigmoid(scheduled.Logits[i]), prompts[i].Length);
+        return new ScoredPrompts(scores, scheduled.QueueTime, scheduled.InferenceTime);
     }
 
     public static float Sigmoid(float logit) => (float)(1.0 / (1.0 + Math.Exp(-logit)));
 
-    public void Dispose() => _scorer.Dispose();
+    public void Dispose()
+    {
+        _scheduler.Dispose();
+        (_scorer as IDisposable)?.Dispose();
+    }
 }

@@ -7,15 +7,14 @@ namespace FuncRerank.Inference;
 /// <summary>
 /// The one ONNX Runtime session of the process. It turns a batch of prompt id rows into logits; it knows nothing of
 /// text or requests. <see cref="InferenceSession.Run(RunOptions, IReadOnlyCollection{string}, IReadOnlyCollection{OrtValue}, IReadOnlyCollection{string})"/>
-/// is thread-safe, so concurrent callers share it.
+/// is thread-safe, so concurrent callers could share it; in the service only the <see cref="BatchScheduler"/> calls it.
 /// </summary>
-public sealed class OnnxScorer : IDisposable
+public sealed class OnnxScorer : IBatchScorer, IDisposable
 {
     private static readonly string[] InputNames = ["input_ids", "attention_mask"];
     private static readonly string[] OutputNames = ["logits"];
 
     private readonly InferenceSession _session;
-    private readonly RunOptions _runOptions = new();
     private readonly long _padTokenId;
 
     private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device)
@@ -65,8 +64,9 @@ public sealed class OnnxScorer : IDisposable
     /// <summary>
     /// Scores one batch. Rows are left-padded with the pad id to the longest row, so the last column is every row's
     /// last real token (the graph reads the score there). Returns one logit (l_yes − l_no) per row, in row order.
+    /// Cancelling sets ONNX Runtime's terminate flag, which stops the run between kernels.
     /// </summary>
-    public float[] ComputeLogits(IReadOnlyList<int[]> rows)
+    public float[] ComputeLogits(IReadOnlyList<int[]> rows, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfZero(rows.Count);
         var width = rows.Max(r => r.Length);
@@ -91,15 +91,21 @@ public sealed class OnnxScorer : IDisposable
         long[] shape = [rows.Count, width];
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
-        using var outputs = _session.Run(_runOptions, InputNames, [idsValue, maskValue], OutputNames);
-        return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        // One RunOptions per run, so terminating this run leaves any other caller's run alone.
+        using var runOptions = new RunOptions();
+        using var terminate = cancellationToken.Register(() => runOptions.Terminate = true);
+        try
+        {
+            using var outputs = _session.Run(runOptions, InputNames, [idsValue, maskValue], OutputNames);
+            return outputs[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("the batch was cancelled while it ran", e, cancellationToken);
+        }
     }
 
-    public void Dispose()
-    {
-        _session.Dispose();
-        _runOptions.Dispose();
-    }
+    public void Dispose() => _session.Dispose();
 
     private OnnxScorer Logged(ILogger logger, string where, object detail)
     {

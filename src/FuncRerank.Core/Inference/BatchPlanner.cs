@@ -1,0 +1,56 @@
+namespace FuncRerank.Inference;
+
+/// <summary>
+/// Chooses one batch out of a cut of waiting pairs sorted by length: a contiguous run that contains the anchor (the pair
+/// that must run now), grown one neighbour at a time, taking the side that adds less padding, while the batch stays
+/// within the padded-token budget, each pair that joins brings at least as many real tokens as the padding it adds, and
+/// the batch's padded tokens stay within <see cref="MaxPaddingRatio"/> of its real ones.
+/// </summary>
+/// <remarks>
+/// On the CPU padding costs what real tokens cost, so an outlier must not ride along at several times its own cost, nor
+/// a long pair stretch a batch of short ones; similar lengths, the common case, still fill the whole budget. A prompt
+/// over the budget runs alone.
+/// </remarks>
+internal static class BatchPlanner
+{
+    public const double MaxPaddingRatio = 1.5;
+
+    /// <returns>The run <c>[Start, End)</c> of <paramref name="sortedLengths"/> (ascending) to score together.</returns>
+    public static (int Start, int End) Grow(IReadOnlyList<int> sortedLengths, int anchor, int maxBatchTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(anchor);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(anchor, sortedLengths.Count);
+        int start = anchor, end = anchor + 1;
+        long real = sortedLengths[anchor];
+        while (true)
+        {
+            var rows = end - start;
+            var width = (long)sortedLengths[end - 1];
+            // Left: a shorter pair; the width stays. Right: a longer pair; every row pads to it.
+            var left = start > 0 ? Padding(rows + 1, width, real, sortedLengths[start - 1]) : -1;
+            var right = end < sortedLengths.Count ? Padding(rows + 1, sortedLengths[end], real, sortedLengths[end]) : -1;
+            if (left >= 0 && (right < 0 || left <= right))
+            {
+                real += sortedLengths[--start];
+            }
+            else if (right >= 0)
+            {
+                real += sortedLengths[end++];
+            }
+            else
+            {
+                return (start, end);
+            }
+        }
+
+        // The padding the batch would carry with one more pair, or -1 when that pair may not join.
+        long Padding(int rows, long width, long realBefore, int joining)
+        {
+            var padded = rows * width;
+            var realAfter = realBefore + joining;
+            var added = padded - realAfter - ((rows - 1) * (long)sortedLengths[end - 1] - realBefore);
+            return padded <= maxBatchTokens && added <= joining && padded <= MaxPaddingRatio * realAfter ? padded - realAfter : -1;
+        }
+    }
+}

@@ -1,0 +1,456 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace FuncRerank.Inference;
+
+/// <summary>
+/// The one queue in front of the process's one scorer (TEI's queue + batching task, for pairs). Requests submit their
+/// prompt id rows and await their logits; one background thread cuts batches of at most
+/// <see cref="BatchSchedulerOptions.MaxBatchTokens"/> padded tokens out of every waiting request's pairs and runs them
+/// one at a time (ONNX Runtime already spreads one run over every core, and a GPU runs one batch best).
+/// </summary>
+/// <remarks>
+/// <para><b>Which pairs run next: fair queuing by tokens.</b> A request's pairs are sorted by length and each gets a
+/// key: the virtual time when the request arrived plus the request's prompt tokens up to and including that pair. The
+/// virtual time is the largest key dispatched so far. Taking the smallest keys first shares the model between the
+/// requests that wait, in proportion to tokens, instead of serving whole requests in arrival order: a 3-document request
+/// that arrives behind a 1,000-document one gets keys next to the big one's next pairs and finishes within a batch or
+/// two, not after it. A request alone gets the whole model.</para>
+/// <para><b>Which pairs share a batch.</b> Each batch starts from a cut: the waiting pairs with the smallest keys, up
+/// to twice the batch budget in real tokens. The cut is sorted by length and <see cref="BatchPlanner"/> grows a batch
+/// around the cut's smallest key (the anchor), so pairs from different requests with similar lengths share batches
+/// and padding stays small. The pairs not taken keep their keys and lead the next cut.</para>
+/// <para><b>No starvation.</b> Every batch runs the waiting pair with the smallest key, a new request's keys are
+/// larger than the virtual time, and the queue is bounded, so every pair's turn comes after a bounded number of
+/// batches, however long or short it is and whatever arrives after it.</para>
+/// <para><b>Leaving.</b> A request whose cancellation token fires (client gone, deadline) leaves the queue at once with
+/// its waiting pairs; if every request of the running batch has left, the run itself is cancelled. A failed forward pass
+/// fails the requests that had pairs in it and no other; the next batch runs as usual.</para>
+/// </remarks>
+public sealed class BatchScheduler : IDisposable
+{
+    private readonly IBatchScorer _scorer;
+    private readonly BatchSchedulerOptions _options;
+    private readonly ILogger _logger;
+    private readonly SchedulerMetrics _metrics;
+    private readonly Thread _thread;
+    private readonly object _gate = new();
+
+    // Everything below is guarded by _gate.
+    private readonly List<Submission> _waiting = []; // requests with pairs not yet dispatched, in arrival order
+    private Batch? _running;
+    private long _virtualTime;
+    private long _nextSequence;
+    private int _queuedPairs;
+    private long _queuedTokens;
+    private double _tokensPerSecond;
+    private bool _closed;
+
+    public BatchScheduler(IBatchScorer scorer, BatchSchedulerOptions options, ILogger? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(scorer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQueuedTokens, 1);
+        _scorer = scorer;
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _metrics = new SchedulerMetrics(this);
+        _thread = new Thread(RunBatches) { IsBackground = true, Name = "FuncRerank batches" };
+        _thread.Start();
+    }
+
+    public BatchSchedulerOptions Options => _options;
+
+    public QueueStatus Queue
+    {
+        get
+        {
+            lock (_gate)
+                return new QueueStatus(_waiting.Count, _queuedPairs, _queuedTokens);
+        }
+    }
+
+    /// <summary>
+    /// Queues <paramref name="rows"/> (prompt ids, each non-empty) and completes with their logits in the same order once
+    /// the last of them is scored. Every failure comes through the task: already failed with
+    /// <see cref="QueueFullException"/> when the queue is full (nothing was queued), cancelled when
+    /// <paramref name="cancellationToken"/> fires first, failed with <see cref="BatchFailedException"/> when a batch
+    /// holding one of its pairs fails, and with <see cref="ObjectDisposedException"/> when the scheduler shuts down.
+    /// </summary>
+    public Task<ScheduledLogits> ScoreAsync(IReadOnlyList<int[]> rows, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (rows[i] is not { Length: > 0 })
+                return Task.FromException<ScheduledLogits>(new ArgumentException($"row {i} is empty", nameof(rows)));
+        }
+
+        if (rows.Count == 0)
+            return Task.FromResult(new ScheduledLogits([], TimeSpan.Zero, TimeSpan.Zero));
+        if (cancellationToken.IsCancellationRequested)
+            return Task.FromCanceled<ScheduledLogits>(cancellationToken);
+
+        var submission = new Submission(rows);
+        // Registered before queueing, so the batch thread only ever sees a submission whose registration is set; a
+        // token that fires in between marks it done, and it is then never queued.
+        submission.Registration = cancellationToken.Register(() => Leave(submission, cancellationToken));
+        lock (_gate)
+        {
+            if (_closed)
+            {
+                submission.Registration.Unregister();
+                return Task.FromException<ScheduledLogits>(new ObjectDisposedException(nameof(BatchScheduler)));
+            }
+
+            // A request larger than the whole bound still gets in when nothing waits; it would never fit otherwise.
+            if (_queuedPairs > 0 && _queuedTokens + submission.Tokens > _options.MaxQueuedTokens)
+            {
+                submission.Registration.Unregister();
+                _metrics.Rejected();
+                return Task.FromException<ScheduledLogits>(
+                    new QueueFullException(_queuedTokens, submission.Tokens, _options.MaxQueuedTokens, RetryAfter()));
+            }
+
+            if (!submission.Done)
+            {
+                submission.Enqueue(_virtualTime, _nextSequence++);
+                _waiting.Add(submission);
+                _queuedPairs += submission.QueuedPairs;
+                _queuedTokens += submission.QueuedTokens;
+                Monitor.Pulse(_gate);
+            }
+        }
+
+        return submission.Completion.Task;
+    }
+
+    /// <summary>Fails whatever waits or runs with <see cref="ObjectDisposedException"/>, stops the running batch and the thread.</summary>
+    public void Dispose()
+    {
+        List<Submission> abandoned;
+        Batch? running;
+        lock (_gate)
+        {
+            if (_closed)
+                return;
+            _closed = true;
+            running = _running;
+            abandoned = _waiting.Concat(running?.Submissions ?? []).Where(s => !s.Done).Distinct().ToList();
+            foreach (var submission in abandoned)
+                submission.Done = true;
+            _waiting.Clear();
+            _queuedPairs = 0;
+            _queuedTokens = 0;
+            Monitor.PulseAll(_gate);
+        }
+
+        foreach (var submission in abandoned)
+            submission.Fail(new ObjectDisposedException(nameof(BatchScheduler), "the reranker was shut down before this request was scored"));
+        running?.Cancellation.Cancel();
+        if (Thread.CurrentThread != _thread)
+            _thread.Join();
+        _metrics.Dispose();
+    }
+
+    /// <summary>Takes a request out: its waiting pairs go, and a running batch that serves nobody any more stops.</summary>
+    private void Leave(Submission submission, CancellationToken cancellationToken)
+    {
+        Batch? orphaned = null;
+        lock (_gate)
+        {
+            if (submission.Done)
+                return;
+            submission.Done = true;
+            Unqueue(submission);
+            if (_running is { } running && running.Submissions.Contains(submission) && running.Submissions.All(s => s.Done))
+                orphaned = running;
+            _metrics.Cancelled();
+        }
+
+        submission.Completion.TrySetCanceled(cancellationToken);
+        orphaned?.Cancellation.Cancel();
+    }
+
+    private void Unqueue(Submission submission)
+    {
+        if (submission.QueuedPairs == 0)
+            return;
+        _waiting.Remove(submission);
+        _queuedPairs -= submission.QueuedPairs;
+        _queuedTokens -= submission.QueuedTokens;
+    }
+
+    private void RunBatches()
+    {
+        while (true)
+        {
+            Batch batch;
+            lock (_gate)
+            {
+                while (!_closed && _queuedPairs == 0)
+                    Monitor.Wait(_gate);
+                if (_closed)
+                    return;
+                batch = CutBatch();
+                _running = batch;
+            }
+
+            Run(batch);
+        }
+    }
+
+    /// <summary>The next batch (see the class remarks): the smallest keys form a cut, the planner picks a run of it by length.</summary>
+    private Batch CutBatch()
+    {
+        var heads = new PriorityQueue<(Submission Submission, int Position), (long Key, long Sequence)>(_waiting.Count);
+        foreach (var submission in _waiting)
+        {
+            var position = submission.FirstWaiting;
+            heads.Enqueue((submission, position), (submission.Keys[position], submission.Sequence));
+        }
+
+        var cut = new List<Candidate>();
+        long cutTokens = 0;
+        var window = 2L * _options.MaxBatchTokens;
+        while (cutTokens < window && heads.TryDequeue(out var head, out _))
+        {
+            var (submission, position) = head;
+            var candidate = new Candidate(submission, position);
+            cut.Add(candidate);
+            cutTokens += candidate.Length;
+            var next = submission.NextWaiting(position);
+            if (next < submission.Keys.Length)
+                heads.Enqueue((submission, next), (submission.Keys[next], submission.Sequence));
+        }
+
+        var anchor = cut[0];
+        cut.Sort((a, b) => a.Length != b.Length ? a.Length.CompareTo(b.Length)
+            : a.Key != b.Key ? a.Key.CompareTo(b.Key)
+            : a.Submission.Sequence.CompareTo(b.Submission.Sequence));
+        var (start, end) = BatchPlanner.Grow(cut.Select(c => c.Length).ToArray(), cut.IndexOf(anchor), _options.MaxBatchTokens);
+
+        var members = cut.GetRange(start, end - start);
+        foreach (var member in members)
+        {
+            var submission = member.Submission;
+            submission.Take(member.Position);
+            _queuedPairs--;
+            _queuedTokens -= member.Length;
+            if (submission.QueuedPairs == 0)
+                _waiting.Remove(submission);
+            _virtualTime = Math.Max(_virtualTime, member.Key);
+        }
+
+        return new Batch(members);
+    }
+
+    private void Run(Batch batch)
+    {
+        var rows = batch.Members.Select(m => m.Submission.Rows[m.Row]).ToArray();
+        float[]? logits = null;
+        Exception? failure = null;
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            logits = _scorer.ComputeLogits(rows, batch.Cancellation.Token);
+            if (logits.Length != rows.Length)
+                throw new InvalidOperationException($"the scorer returned {logits.Length} logits for {rows.Length} rows");
+        }
+        catch (OperationCanceledException) when (batch.Cancellation.IsCancellationRequested)
+        {
+            // Every request of the batch has left (or the scheduler is closing); nobody waits for these logits.
+        }
+        catch (Exception e)
+        {
+            failure = e;
+        }
+
+        var ended = Stopwatch.GetTimestamp();
+        var duration = Stopwatch.GetElapsedTime(started, ended);
+        _metrics.Batch(rows.Length, batch.Submissions.Length, batch.RealTokens, batch.PaddedTokens, duration, failure is not null);
+        if (failure is not null)
+            _logger.LogError(failure, "A batch of {Rows} pairs ({PaddedTokens} padded tokens) from {Requests} requests failed; those requests get a 500",
+                rows.Length, batch.PaddedTokens, batch.Submissions.Length);
+
+        var finished = new List<Submission>();
+        lock (_gate)
+        {
+            _running = null;
+            if (logits is not null && duration > TimeSpan.Zero)
+            {
+                // Recent throughput, for Retry-After.
+                var rate = batch.RealTokens / duration.TotalSeconds;
+                _tokensPerSecond = _tokensPerSecond == 0 ? rate : 0.8 * _tokensPerSecond + 0.2 * rate;
+            }
+
+            for (var i = 0; i < batch.Members.Count; i++)
+            {
+                var submission = batch.Members[i].Submission;
+                if (submission.Done)
+                    continue;
+                if (failure is not null)
+                {
+                    submission.Done = true;
+                    Unqueue(submission);
+                    finished.Add(submission);
+                    continue;
+                }
+
+                if (logits is null)
+                    continue;
+                if (submission.Scored(batch.Members[i].Row, logits[i], started - submission.SubmittedAt, ended - started))
+                    finished.Add(submission);
+            }
+        }
+
+        foreach (var submission in finished)
+        {
+            if (failure is not null)
+            {
+                submission.Fail(new BatchFailedException(rows.Length, failure));
+            }
+            else
+            {
+                var result = submission.Result();
+                _metrics.Completed(result);
+                submission.Complete(result);
+            }
+        }
+    }
+
+    /// <summary>Seconds to drain what waits at the recent throughput, 1 to 60.</summary>
+    private TimeSpan RetryAfter() =>
+        TimeSpan.FromSeconds(_tokensPerSecond <= 0 ? 1 : Math.Clamp(Math.Ceiling(_queuedTokens / _tokensPerSecond), 1, 60));
+
+    private readonly record struct Candidate(Submission Submission, int Position)
+    {
+        public int Row => Submission.Order[Position];
+
+        public int Length => Submission.Rows[Row].Length;
+
+        public long Key => Submission.Keys[Position];
+    }
+
+    private sealed class Batch(List<Candidate> members)
+    {
+        public List<Candidate> Members { get; } = members;
+
+        public Submission[] Submissions { get; } = members.Select(m => m.Submission).Distinct().ToArray();
+
+        public CancellationTokenSource Cancellation { get; } = new();
+
+        public long RealTokens { get; } = members.Sum(m => (long)m.Length);
+
+        public long PaddedTokens { get; } = (long)members.Count * members.Max(m => m.Length);
+    }
+
+    /// <summary>One request in the queue. Its mutable state is guarded by the scheduler's lock.</summary>
+    private sealed class Submission
+    {
+        private readonly bool[] _taken;
+        private readonly float[] _logits;
+        private int _unscored;
+        private long _queueTicks;
+        private long _inferenceTicks;
+
+        public Submission(IReadOnlyList<int[]> rows)
+        {
+            Rows = rows;
+            // Shortest first: the request's pairs enter cuts in length order, so the pairs of one cut have similar lengths.
+            Order = Enumerable.Range(0, rows.Count).OrderBy(i => rows[i].Length).ToArray();
+            Keys = new long[rows.Count];
+            _taken = new bool[rows.Count];
+            _logits = new float[rows.Count];
+            _unscored = rows.Count;
+            Tokens = rows.Sum(r => (long)r.Length);
+            SubmittedAt = Stopwatch.GetTimestamp();
+        }
+
+        public IReadOnlyList<int[]> Rows { get; }
+
+        /// <summary>Row indices by length; positions in this order index <see cref="Keys"/>.</summary>
+        public int[] Order { get; }
+
+        /// <summary>Fair-queuing keys, ascending along <see cref="Order"/>.</summary>
+        public long[] Keys { get; }
+
+        public long Tokens { get; }
+
+        public long Sequence { get; private set; }
+
+        public long SubmittedAt { get; }
+
+        /// <summary>Pairs and tokens waiting for a batch; zero until queued.</summary>
+        public int QueuedPairs { get; private set; }
+
+        public long QueuedTokens { get; private set; }
+
+        /// <summary>The first position not yet dispatched.</summary>
+        public int FirstWaiting { get; private set; }
+
+        /// <summary>Scored, failed, cancelled or shut down: nothing more happens to it.</summary>
+        public bool Done { get; set; }
+
+        public TaskCompletionSource<ScheduledLogits> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public CancellationTokenRegistration Registration { get; set; }
+
+        public void Enqueue(long virtualTime, long sequence)
+        {
+            Sequence = sequence;
+            QueuedPairs = Rows.Count;
+            QueuedTokens = Tokens;
+            var key = virtualTime;
+            for (var position = 0; position < Order.Length; position++)
+                Keys[position] = key += Rows[Order[position]].Length;
+        }
+
+        /// <summary>The next waiting position after <paramref name="position"/>, or <c>Keys.Length</c>.</summary>
+        public int NextWaiting(int position)
+        {
+            do
+                position++;
+            while (position < _taken.Length && _taken[position]);
+            return position;
+        }
+
+        public void Take(int position)
+        {
+            _taken[position] = true;
+            QueuedPairs--;
+            QueuedTokens -= Rows[Order[position]].Length;
+            if (position == FirstWaiting)
+                FirstWaiting = NextWaiting(position);
+        }
+
+        /// <returns>true when this was the request's last pair.</returns>
+        public bool Scored(int row, float logit, long queueTicks, long inferenceTicks)
+        {
+            _logits[row] = logit;
+            _queueTicks += queueTicks;
+            _inferenceTicks += inferenceTicks;
+            if (--_unscored > 0)
+                return false;
+            Done = true;
+            return true;
+        }
+
+        public ScheduledLogits Result() => new(_logits,
+            TimeSpan.FromTicks((long)(_queueTicks / (double)Rows.Count * TimeSpan.TicksPerSecond / Stopwatch.Frequency)),
+            TimeSpan.FromTicks((long)(_inferenceTicks / (double)Rows.Count * TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+
+        public void Complete(ScheduledLogits result)
+        {
+            Registration.Unregister();
+            Completion.TrySetResult(result);
+        }
+
+        public void Fail(Exception error)
+        {
+            Registration.Unregister();
+            Completion.TrySetException(error);
+        }
+    }
+}

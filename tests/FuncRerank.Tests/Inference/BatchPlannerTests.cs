@@ -1,0 +1,69 @@
+using FuncRerank.Inference;
+
+namespace FuncRerank.Tests.Inference;
+
+public class BatchPlannerTests
+{
+    [Fact]
+    public void Every_batch_holds_its_anchor_and_keeps_to_the_budget_and_the_padding_cap()
+    {
+        var random = new Random(3);
+        for (var trial = 0; trial < 500; trial++)
+        {
+            var lengths = Enumerable.Range(0, random.Next(1, 200)).Select(_ => random.Next(1, 3000)).Order().ToArray();
+            var anchor = random.Next(lengths.Length);
+            var budget = random.Next(1, 20_000);
+
+            var (start, end) = BatchPlanner.Grow(lengths, anchor, budget);
+
+            Assert.InRange(anchor, start, end - 1);
+            long padded = (long)(end - start) * lengths[end - 1], real = lengths[start..end].Sum(l => (long)l);
+            Assert.True(padded <= budget || end - start == 1, $"{end - start} rows pad to {padded} tokens over a budget of {budget}");
+            Assert.True(padded <= BatchPlanner.MaxPaddingRatio * real, $"{real} tokens padded to {padded}");
+        }
+    }
+
+    [Fact]
+    public void Similar_lengths_fill_the_whole_budget()
+    {
+        int[] lengths = [98, 99, 100, 100, 100, 101, 102, 103, 104, 105];
+
+        Assert.Equal((0, 9), BatchPlanner.Grow(lengths, 4, 950));
+    }
+
+    [Fact]
+    public void Long_outliers_do_not_join_a_batch_of_short_pairs_nor_short_ones_a_batch_of_long_pairs()
+    {
+        int[] lengths = [100, 100, 105, 110, 400, 420];
+
+        Assert.Equal((0, 4), BatchPlanner.Grow(lengths, 0, 16384));
+        // 110 would fit the ratio cap (3 × 420 = 1,260 for 930 real), but it would pad 310 tokens to score 110.
+        Assert.Equal((4, 6), BatchPlanner.Grow(lengths, 5, 16384));
+    }
+
+    [Fact]
+    public void Evenly_spread_lengths_stop_at_the_padding_cap()
+    {
+        int[] lengths = [80, 160, 240, 320, 400, 480, 560, 640, 720, 800];
+
+        // 80, 160, 240 pad to 720 for 480 real (1.5); with 320 it would be 1,280 for 800.
+        Assert.Equal((0, 3), BatchPlanner.Grow(lengths, 0, 16384));
+        // From 320: 240 and 160 (ties go to the shorter side), then 400 and 480: 2,400 for 1,600; 560 would pass 1.5.
+        Assert.Equal((1, 6), BatchPlanner.Grow(lengths, 3, 16384));
+    }
+
+    [Fact]
+    public void The_side_that_adds_less_padding_is_taken_first()
+    {
+        // From 200: the 190 below adds 10 padding, the 260 above adds 60; with room for two rows only, 190 wins.
+        int[] lengths = [120, 190, 200, 260, 300];
+
+        Assert.Equal((1, 3), BatchPlanner.Grow(lengths, 2, 400));
+    }
+
+    [Fact]
+    public void A_prompt_over_the_budget_runs_alone()
+    {
+        Assert.Equal((1, 2), BatchPlanner.Grow([50, 20_000, 20_001], 1, 1000));
+    }
+}
