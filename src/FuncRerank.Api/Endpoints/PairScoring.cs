@@ -1,14 +1,32 @@
+using System.Diagnostics;
 using FuncRerank.Api.Contract;
 
 namespace FuncRerank.Api.Endpoints;
 
+/// <summary>A request's scores with where its time went (TEI's timing headers), and its prompt tokens.</summary>
+internal sealed record ScoredPairs(PairScore[] Scores, TimeSpan TokenizationTime, TimeSpan QueueTime, TimeSpan InferenceTime)
+{
+    public long PromptTokens => Scores.Sum(s => (long)s.PromptTokens);
+}
+
 /// <summary>
-/// Tokenization and scoring of a request's (query, document) pairs under its options: the prompt, the cut, and a 400
-/// when the client forbade cutting. The default path is the model card's exactly.
+/// Tokenization of a request's (query, document) pairs under its options (the prompt, the cut, and a 400 when the client
+/// forbade cutting; the default path is the model card's exactly), then scoring through the shared batch queue.
 /// </summary>
 internal static class PairScoring
 {
-    public static PairScore[] Score(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs, ScoringOptions options,
+    /// <param name="cancellationToken">The client's disconnect and the request's deadline: either takes the pairs out of the queue.</param>
+    public static async Task<ScoredPairs> ScoreAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
+        ScoringOptions options, Func<int, string> documentParam, CancellationToken cancellationToken)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var prompts = BuildPrompts(reranker, pairs, options, documentParam);
+        var tokenization = Stopwatch.GetElapsedTime(started);
+        var scored = await reranker.ScoreAsync(prompts, cancellationToken);
+        return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);
+    }
+
+    private static int[][] BuildPrompts(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs, ScoringOptions options,
         Func<int, string> documentParam)
     {
         var prompt = reranker.Prompt;
@@ -33,6 +51,6 @@ internal static class PairScoring
             prompts[i] = built.Ids;
         }
 
-        return reranker.Score(prompts);
+        return prompts;
     }
 }

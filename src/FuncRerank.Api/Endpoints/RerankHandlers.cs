@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Diagnostics;
+using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
 using FuncRerank.Api.Contract;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Api.Security;
+using FuncRerank.Inference;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -11,39 +14,48 @@ using Microsoft.Extensions.Options;
 namespace FuncRerank.Api.Endpoints;
 
 /// <summary>
-/// Every endpoint, for every host: key check → model ready? → body → contract parser → prompts and scores → reply.
-/// Hosts only route requests here. Any failure becomes one JSON error body; nothing a client sends can crash the worker.
+/// Every endpoint, for every host: key check → model ready? → body → contract parser → prompts → the shared batch
+/// queue → reply. Hosts only route requests here. Any failure becomes one JSON error body; nothing a client sends can
+/// crash the worker. A request that outlives <see cref="RerankerSettings.RequestTimeoutSeconds"/> gets 504, a full
+/// queue 429 with Retry-After; either way its waiting pairs leave the queue, as they do when the client disconnects.
 /// </summary>
 public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys, IOptions<RerankerSettings> options, ILogger<RerankHandlers> logger)
 {
     private static readonly byte[] OpenApiDocument = ReadOpenApiDocument();
     private static readonly DateTimeOffset StartedAt = DateTimeOffset.UtcNow;
+    private static readonly object StartedKey = new();
 
     private readonly RerankerSettings _settings = options.Value;
     private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments };
 
+    private TimeSpan RequestTimeout => _settings.RequestTimeoutSeconds > 0 ? TimeSpan.FromSeconds(_settings.RequestTimeoutSeconds) : Timeout.InfiniteTimeSpan;
+
     private string ModelName => _settings.EffectiveModelName;
 
-    public Task Rerank(HttpContext context) => Handle(context, async reranker =>
+    public Task Rerank(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
-        using var body = await ReadJsonBody(context);
+        using var body = await ReadJsonBody(context, cancellationToken);
         var request = RerankRequestParser.Parse(body.RootElement, _limits);
         var field = request.Dialect == RerankDialect.Tei ? "texts" : "documents";
-        var scores = PairScoring.Score(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring, i => $"{field}[{i}]");
-        return writer => RerankResponseWriter.Write(writer, request, scores, ModelName, RequestId(context));
+        var scored = await PairScoring.ScoreAsync(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring,
+            i => $"{field}[{i}]", cancellationToken);
+        SetTimingHeaders(context, scored);
+        return writer => RerankResponseWriter.Write(writer, request, scored.Scores, ModelName, RequestId(context));
     });
 
-    public Task Score(HttpContext context) => Handle(context, async reranker =>
+    public Task Score(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
-        using var body = await ReadJsonBody(context);
+        using var body = await ReadJsonBody(context, cancellationToken);
         var request = ScoreRequestParser.Parse(body.RootElement, _limits);
-        var scores = PairScoring.Score(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring, i => $"text_2[{i}]");
-        return writer => ScoreResponseWriter.Write(writer, request, scores, ModelName, RequestId(context), DateTimeOffset.UtcNow);
+        var scored = await PairScoring.ScoreAsync(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring,
+            i => $"text_2[{i}]", cancellationToken);
+        SetTimingHeaders(context, scored);
+        return writer => ScoreResponseWriter.Write(writer, request, scored.Scores, ModelName, RequestId(context), DateTimeOffset.UtcNow);
     });
 
-    public Task Tokenize(HttpContext context) => Handle(context, async reranker =>
+    public Task Tokenize(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
-        using var body = await ReadJsonBody(context);
+        using var body = await ReadJsonBody(context, cancellationToken);
         var request = TokenizeRequestParser.Parse(body.RootElement, _limits);
         var tokenizer = reranker.Tokenizer;
         var tokens = request.Inputs
@@ -54,7 +66,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         return writer => TokenizeResponseWriter.Write(writer, tokens);
     });
 
-    public Task Info(HttpContext context) => Handle(context, reranker =>
+    public Task Info(HttpContext context) => Handle(context, (reranker, _) =>
     {
         var info = new ServerInfo(
             ModelId: _settings.ModelId ?? _settings.ModelPath ?? ModelName,
@@ -70,11 +82,11 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         return Task.FromResult<Action<Utf8JsonWriter>>(writer => InfoResponseWriter.Write(writer, info));
     });
 
-    public Task ListModels(HttpContext context) => Handle(context, _ =>
+    public Task ListModels(HttpContext context) => Handle(context, (_, _) =>
         Task.FromResult<Action<Utf8JsonWriter>>(writer => ModelsResponseWriter.WriteList(writer, [ModelName], StartedAt)));
 
     /// <summary>One model is served, so any id names it (clients send their own labels); the reply carries the served name.</summary>
-    public Task GetModel(HttpContext context, string id) => Handle(context, _ =>
+    public Task GetModel(HttpContext context, string id) => Handle(context, (_, _) =>
     {
         logger.LogDebug("Model {Requested} asked for; serving {Served}", id, ModelName);
         return Task.FromResult<Action<Utf8JsonWriter>>(writer => ModelsResponseWriter.WriteModel(writer, ModelName, StartedAt));
@@ -91,12 +103,20 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             return;
         }
 
+        var reranker = state.Reranker!;
+        var queue = reranker.Queue;
         await WriteJson(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("status", "ok");
             writer.WriteString("model", ModelName);
-            writer.WriteString("device", state.Reranker!.Device.ToString().ToLowerInvariant());
+            writer.WriteString("device", reranker.Device.ToString().ToLowerInvariant());
+            // What waits for the model now (pairs in the running batch are not counted).
+            writer.WriteStartObject("queue");
+            writer.WriteNumber("requests", queue.Requests);
+            writer.WriteNumber("pairs", queue.Pairs);
+            writer.WriteNumber("tokens", queue.Tokens);
+            writer.WriteEndObject();
             writer.WriteEndObject();
         });
     }
@@ -110,9 +130,14 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
 
     private static string Version => typeof(RerankHandlers).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0";
 
-    private async Task Handle(HttpContext context, Func<Qwen3Reranker, Task<Action<Utf8JsonWriter>>> handle)
+    /// <param name="handle">Gets the model and a token that fires when the client disconnects or the deadline passes.</param>
+    private async Task Handle(HttpContext context, Func<Qwen3Reranker, CancellationToken, Task<Action<Utf8JsonWriter>>> handle)
     {
         SetRequestId(context);
+        context.Items[StartedKey] = Stopwatch.GetTimestamp();
+        var timeout = RequestTimeout;
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        deadline.CancelAfter(timeout);
         try
         {
             if (keys.Misconfiguration is { } misconfiguration)
@@ -123,12 +148,18 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             var reranker = state.Reranker ?? throw new ApiException(ApiError.Unavailable(state.Status == RerankerStatus.Loading
                 ? $"the model is not ready yet: {state.Detail}"
                 : $"the model failed to load: {state.Detail}"));
-            var write = await handle(reranker);
+            var write = await handle(reranker, deadline.Token);
             await WriteJson(context, StatusCodes.Status200OK, write);
         }
         catch (ApiException e)
         {
             await WriteError(context, e.Error);
+        }
+        catch (QueueFullException e)
+        {
+            logger.LogWarning("Request {RequestId} refused: {Reason}", RequestId(context), e.Message);
+            context.Response.Headers.RetryAfter = Math.Ceiling(e.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
+            await WriteError(context, ApiError.TooManyRequests(e.Message));
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
@@ -138,6 +169,11 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         {
             // The client went away; nobody is left to answer.
         }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            logger.LogWarning("Request {RequestId} to {Path} passed its deadline of {Seconds} s", RequestId(context), context.Request.Path, timeout.TotalSeconds);
+            await WriteError(context, ApiError.DeadlineExceeded(timeout));
+        }
         catch (Exception e)
         {
             // Logged without the request body: documents are the caller's data.
@@ -146,7 +182,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         }
     }
 
-    private async Task<JsonDocument> ReadJsonBody(HttpContext context)
+    private async Task<JsonDocument> ReadJsonBody(HttpContext context, CancellationToken cancellationToken)
     {
         var limit = _settings.MaxRequestBytes;
         if (context.Request.ContentLength > limit)
@@ -155,7 +191,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         while (true)
         {
             var memory = buffer.GetMemory(64 * 1024);
-            var read = await context.Request.Body.ReadAsync(memory, context.RequestAborted);
+            var read = await context.Request.Body.ReadAsync(memory, cancellationToken);
             if (read == 0)
                 break;
             buffer.Advance(read);
@@ -184,9 +220,26 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             return Task.CompletedTask;
         if (error.Status == StatusCodes.Status401Unauthorized)
             context.Response.Headers.WWWAuthenticate = "Bearer";
-        if (error.Status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests)
+        // A 429 from the queue carries its own estimate.
+        if (error.Status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests && context.Response.Headers.RetryAfter.Count == 0)
             context.Response.Headers.RetryAfter = "10";
         return WriteJson(context, error.Status, error.WriteBody);
+    }
+
+    /// <summary>
+    /// TEI's timing headers, in whole milliseconds: the request's time so far, and per pair on average the time spent in
+    /// tokenization, waiting for a batch and in the forward pass; and the prompt tokens scored.
+    /// </summary>
+    private static void SetTimingHeaders(HttpContext context, ScoredPairs scored)
+    {
+        var headers = context.Response.Headers;
+        headers["x-compute-tokens"] = scored.PromptTokens.ToString(CultureInfo.InvariantCulture);
+        headers["x-tokenization-time"] = Milliseconds(scored.TokenizationTime);
+        headers["x-queue-time"] = Milliseconds(scored.QueueTime);
+        headers["x-inference-time"] = Milliseconds(scored.InferenceTime);
+        headers["x-total-time"] = Milliseconds(Stopwatch.GetElapsedTime((long)context.Items[StartedKey]!));
+
+        static string Milliseconds(TimeSpan time) => ((long)time.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
     }
 
     private static void SetRequestId(HttpContext context)

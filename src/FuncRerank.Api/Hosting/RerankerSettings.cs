@@ -26,7 +26,17 @@ public sealed class RerankerSettings
 
     public int MaxLength { get; set; } = Prompting.RerankPrompt.DefaultMaxLength;
 
-    public int MaxBatchTokens { get; set; } = 16384;
+    /// <summary>Padded tokens per forward pass; pairs of every request waiting are cut into batches of this size.</summary>
+    public int MaxBatchTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxBatchTokens;
+
+    /// <summary>Prompt tokens that may wait for the model; a request that would go over gets 429 with Retry-After.</summary>
+    public long MaxQueuedTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxQueuedTokens;
+
+    /// <summary>
+    /// Seconds a scoring request may take from its arrival to its reply before it gets 504 and its waiting pairs leave
+    /// the queue; 0 for no limit. Under Azure's 230 s front-end limit, so a client gets the 504 rather than a cut connection.
+    /// </summary>
+    public double RequestTimeoutSeconds { get; set; } = 180;
 
     public string? CacheDirectory { get; set; }
 
