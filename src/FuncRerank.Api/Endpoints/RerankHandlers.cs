@@ -28,7 +28,10 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     private readonly RerankerSettings _settings = options.Value;
     private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments };
 
-    private TimeSpan RequestTimeout => _settings.RequestTimeoutSeconds > 0 ? TimeSpan.FromSeconds(_settings.RequestTimeoutSeconds) : Timeout.InfiniteTimeSpan;
+    // CancelAfter takes at most int.MaxValue ms (24.8 days); anything near that is no limit in practice.
+    private TimeSpan RequestTimeout => _settings.RequestTimeoutSeconds > 0
+        ? TimeSpan.FromSeconds(Math.Min(_settings.RequestTimeoutSeconds, int.MaxValue / 1000.0))
+        : Timeout.InfiniteTimeSpan;
 
     private string ModelName => _settings.EffectiveModelName;
 

@@ -108,7 +108,7 @@ public sealed class BatchScheduler : IDisposable
             if (_queuedPairs > 0 && _queuedTokens + submission.Tokens > _options.MaxQueuedTokens)
             {
                 submission.Registration.Unregister();
-                _metrics.Rejected();
+                Measure(() => _metrics.Rejected());
                 return Task.FromException<ScheduledLogits>(
                     new QueueFullException(_queuedTokens, submission.Tokens, _options.MaxQueuedTokens, RetryAfter()));
             }
@@ -166,11 +166,11 @@ public sealed class BatchScheduler : IDisposable
             Unqueue(submission);
             if (_running is { } running && running.Submissions.Contains(submission) && running.Submissions.All(s => s.Done))
                 orphaned = running;
-            _metrics.Cancelled();
         }
 
         submission.Completion.TrySetCanceled(cancellationToken);
         orphaned?.Cancellation.Cancel();
+        Measure(() => _metrics.Cancelled());
     }
 
     private void Unqueue(Submission submission)
@@ -186,18 +186,56 @@ public sealed class BatchScheduler : IDisposable
     {
         while (true)
         {
-            Batch batch;
-            lock (_gate)
+            Batch? batch = null;
+            try
             {
-                while (!_closed && _queuedPairs == 0)
-                    Monitor.Wait(_gate);
-                if (_closed)
-                    return;
-                batch = CutBatch();
-                _running = batch;
-            }
+                lock (_gate)
+                {
+                    while (!_closed && _queuedPairs == 0)
+                        Monitor.Wait(_gate);
+                    if (_closed)
+                        return;
+                    batch = CutBatch();
+                    _running = batch;
+                }
 
-            Run(batch);
+                Run(batch);
+            }
+            catch (Exception e)
+            {
+                // This is a thread of its own: whatever escapes would end the process. Fail who is affected instead.
+                Abort(batch, e);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The last resort when the loop itself fails (a logging provider that throws, a bug): the batch's requests that are
+    /// still waiting fail; without a batch the queue cannot be trusted, so every waiting request fails.
+    /// </summary>
+    private void Abort(Batch? batch, Exception error)
+    {
+        List<Submission> failed;
+        lock (_gate)
+        {
+            _running = null;
+            failed = (batch?.Submissions ?? _waiting.ToArray()).Where(s => !s.Done).ToList();
+            foreach (var submission in failed)
+            {
+                submission.Done = true;
+                Unqueue(submission);
+            }
+        }
+
+        foreach (var submission in failed)
+            submission.Fail(new BatchFailedException(batch?.Members.Count ?? 0, error));
+        try
+        {
+            _logger.LogCritical(error, "The batch loop failed; {Requests} requests were failed with it", failed.Count);
+        }
+        catch (Exception)
+        {
+            // The logger is what failed; the requests have their answer.
         }
     }
 
@@ -269,7 +307,7 @@ public sealed class BatchScheduler : IDisposable
 
         var ended = Stopwatch.GetTimestamp();
         var duration = Stopwatch.GetElapsedTime(started, ended);
-        _metrics.Batch(rows.Length, batch.Submissions.Length, batch.RealTokens, batch.PaddedTokens, duration, failure is not null);
+        Measure(() => _metrics.Batch(rows.Length, batch.Submissions.Length, batch.RealTokens, batch.PaddedTokens, duration, failure is not null));
         if (failure is not null)
             _logger.LogError(failure, "A batch of {Rows} pairs ({PaddedTokens} padded tokens) from {Requests} requests failed; those requests get a 500",
                 rows.Length, batch.PaddedTokens, batch.Submissions.Length);
@@ -314,9 +352,22 @@ public sealed class BatchScheduler : IDisposable
             else
             {
                 var result = submission.Result();
-                _metrics.Completed(result);
                 submission.Complete(result);
+                Measure(() => _metrics.Completed(result));
             }
+        }
+    }
+
+    /// <summary>A listener that throws (a broken exporter) must not take the batch thread or a request down with it.</summary>
+    private void Measure(Action record)
+    {
+        try
+        {
+            record();
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "A metrics listener failed");
         }
     }
 

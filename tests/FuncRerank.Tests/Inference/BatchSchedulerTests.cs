@@ -353,4 +353,31 @@ public class BatchSchedulerTests
         // The blocker's forward pass was the held one.
         Assert.InRange(blocked.InferenceTime, TimeSpan.FromMilliseconds(50), elapsed);
     }
+
+    /// <summary>A logging provider that throws on errors, as a broken sink might.</summary>
+    private sealed class ThrowingLogger : Microsoft.Extensions.Logging.ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(Microsoft.Extensions.Logging.LogLevel logLevel) => true;
+
+        public void Log<TState>(Microsoft.Extensions.Logging.LogLevel logLevel, Microsoft.Extensions.Logging.EventId eventId, TState state,
+            Exception? exception, Func<TState, Exception?, string> formatter) =>
+            throw new IOException("the log sink is gone");
+    }
+
+    [Fact]
+    public async Task A_failure_in_the_batch_loop_itself_fails_the_batchs_requests_instead_of_the_process()
+    {
+        // The batch fails, and logging that failure throws too: the loop's last resort answers the request.
+        var failures = 1;
+        var scorer = new ScriptedScorer { FailWhen = _ => Interlocked.Exchange(ref failures, 0) == 1 };
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions(), new ThrowingLogger());
+
+        var error = await Assert.ThrowsAsync<BatchFailedException>(() => scheduler.ScoreAsync(Rows(1, 10)).WaitAsync(Patience));
+
+        Assert.IsType<IOException>(error.InnerException);
+        Assert.Equal(new[] { 2f }, (await scheduler.ScoreAsync(Rows(2, 10)).WaitAsync(Patience)).Logits);
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+    }
 }

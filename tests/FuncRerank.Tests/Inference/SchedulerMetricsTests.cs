@@ -93,4 +93,31 @@ public class SchedulerMetricsTests
 
         Assert.Equal([1.0], metrics.Values("funcrerank.batch.failures"));
     }
+
+    [Fact]
+    public async Task A_listener_that_throws_does_not_stop_scoring()
+    {
+        var scorer = new ScriptedScorer();
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions());
+        using var listener = new MeterListener();
+        var calls = 0;
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (ReferenceEquals(instrument.Meter.Scope, scheduler))
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<int>((_, _, _, _) =>
+        {
+            Interlocked.Increment(ref calls);
+            throw new InvalidOperationException("a broken exporter");
+        });
+        listener.Start();
+
+        var first = await scheduler.ScoreAsync([ScriptedScorer.Row(1, 10)]).WaitAsync(Patience);
+        var second = await scheduler.ScoreAsync([ScriptedScorer.Row(2, 10)]).WaitAsync(Patience);
+
+        Assert.Equal(new[] { 1f }, first.Logits);
+        Assert.Equal(new[] { 2f }, second.Logits);
+        Assert.True(calls > 0);
+    }
 }
