@@ -60,8 +60,6 @@ public sealed class BatchScheduler : IDisposable
         _thread.Start();
     }
 
-    public BatchSchedulerOptions Options => _options;
-
     public QueueStatus Queue
     {
         get
