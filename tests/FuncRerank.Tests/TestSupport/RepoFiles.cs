@@ -46,11 +46,60 @@ internal static class RepoFiles
         return copy;
     }
 
+    /// <summary>A new directory under this test run's own root, which is deleted when the test process exits.</summary>
     public static string NewTemporaryDirectory()
     {
-        var path = Path.Combine(Path.GetTempPath(), "funcrerank-tests", Guid.NewGuid().ToString("N"));
+        var path = Path.Combine(RunRoot.Value, Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(path);
         return path;
+    }
+
+    // Tests build models, copy checkpoints and start servers with caches: about 2 GB a run. Each run gets run-<pid>
+    // and removes it on exit; the test host is often ended without a clean exit, so the next run also removes every
+    // run-<pid> whose process is gone.
+    private static readonly Lazy<string> RunRoot = new(() =>
+    {
+        var parent = Path.Combine(Path.GetTempPath(), "funcrerank-tests");
+        Directory.CreateDirectory(parent);
+        foreach (var stale in Directory.GetDirectories(parent))
+        {
+            var name = Path.GetFileName(stale);
+            var abandoned = name.StartsWith("run-", StringComparison.Ordinal) && int.TryParse(name[4..], out var pid)
+                ? !IsRunning(pid)
+                : Directory.GetLastWriteTimeUtc(stale) < DateTime.UtcNow.AddHours(-1);
+            if (abandoned)
+                TryDelete(stale);
+        }
+
+        var root = Path.Combine(parent, $"run-{Environment.ProcessId}");
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    });
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another run's file still open, or already gone: the next run tries again.
+        }
     }
 
     /// <summary>Each non-empty line of a JSON Lines file, parsed. Fails if the file is missing.</summary>
