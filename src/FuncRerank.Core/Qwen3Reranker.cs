@@ -50,6 +50,12 @@ public sealed class Qwen3Reranker : IDisposable
 
     public ExecutionDevice Device => _scorer.Device;
 
+    /// <summary>ONNX Runtime's execution provider for the graph (CUDAExecutionProvider or CPUExecutionProvider).</summary>
+    public string ExecutionProviderName => _scorer.ExecutionProviderName;
+
+    /// <summary>Why the graph runs on <see cref="Device"/>: what was asked for and, after a fallback, what failed.</summary>
+    public string DeviceReason => _scorer.DeviceReason;
+
     /// <summary>Loads a Hugging Face checkpoint (built into the cache on first use) or a built directory, then warms the session.</summary>
     public static Qwen3Reranker Load(string modelDirectory, RerankerOptions options, ILogger logger, IProgress<BuildProgress>? progress = null)
     {
