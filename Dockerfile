@@ -37,7 +37,7 @@ RUN set -eu; \
     dpkg -i /tmp/cuda-keyring.deb; rm /tmp/cuda-keyring.deb; \
     apt-get update; \
     # ICU: the tokenizer's NFC normalization needs it (the tokenizer refuses to load without it).
-    icu="$(apt-cache pkgnames libicu | grep -E '^libicu[0-9]+$' | sort -V | tail -n 1)"; \
+    icu="$(apt-cache pkgnames libicu | grep -E '^libicu[0-9]+(t64)?$' | sort -V | tail -n 1)"; \
     apt-get install -y --no-install-recommends ${CUDA_PACKAGES} "${icu}"; \
     rm -rf /var/lib/apt/lists/*; \
     echo /usr/local/cuda-13.0/targets/x86_64-linux/lib > /etc/ld.so.conf.d/funcrerank-cuda-13.conf; \
