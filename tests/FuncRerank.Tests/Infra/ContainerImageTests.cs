@@ -256,6 +256,7 @@ public class ContainerImageTests
             ["FUNCRERANK_CUDA_COMPAT"] = mode,
             ["LD_LIBRARY_PATH"] = "/usr/local/lib",
         });
+        Directory.Delete(directory, recursive: true);
         return (run.ExitCode, run.StandardOutput, run.StandardError);
     }
 

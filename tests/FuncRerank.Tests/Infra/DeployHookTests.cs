@@ -15,7 +15,8 @@ public class DeployHookTests
     private const string ModelId = "Qwen/Qwen3-Reranker-0.6B";
     private const string Directory_ = "qwen3-reranker-0.6b-fp16";
 
-    private sealed class Azure
+    /// <summary>One stand-in Azure (shares, az log, build and caches) under one temporary directory, removed afterwards.</summary>
+    private sealed class Azure : IDisposable
     {
         public string Root { get; } = RepoFiles.NewTemporaryDirectory();
 
@@ -34,6 +35,21 @@ public class DeployHookTests
         public Azure()
         {
             System.IO.Directory.CreateDirectory(Share);
+        }
+
+        /// <summary>A new directory inside <see cref="Root"/> (so it goes when the test ends).</summary>
+        public string NewDirectory(string name) => System.IO.Directory.CreateDirectory(Path.Combine(Root, name)).FullName;
+
+        public void Dispose()
+        {
+            try
+            {
+                System.IO.Directory.Delete(Root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // Best effort: a leftover temporary directory fails nothing.
+            }
         }
 
         public Dictionary<string, string?> Environment(Dictionary<string, string?>? extra = null)
@@ -82,7 +98,7 @@ public class DeployHookTests
     [Fact]
     public void A_local_checkpoint_is_built_as_fp16_uploaded_manifest_and_marker_last_and_then_served_as_is()
     {
-        var azure = new Azure();
+        using var azure = new Azure();
         var source = RepoFiles.Checkpoint("tiny-f32-tied");
 
         var run = azure.Run("upload-model.sh", new() { ["RERANK_MODEL_SOURCE"] = source, ["SERVICE_API_NAME"] = "ca-rerank-test",
@@ -105,7 +121,7 @@ public class DeployHookTests
         Assert.Contains(azure.Calls, c => c.StartsWith("containerapp revision restart --resource-group rg-test --name ca-rerank-test --revision ca-rerank-test--r1", StringComparison.Ordinal));
 
         // What the app mounts is a built fp16 model: it loads as it is, with nothing built into the cache.
-        var cache = RepoFiles.NewTemporaryDirectory();
+        var cache = azure.NewDirectory("load-cache");
         using var reranker = Qwen3Reranker.Load(azure.ModelDirectory, new RerankerOptions { CacheRoot = cache }, NullLogger.Instance);
         Assert.Equal(ModelPrecision.Float16, reranker.Manifest.Precision);
         Assert.DoesNotContain(System.IO.Directory.EnumerateFileSystemEntries(cache, "*", SearchOption.AllDirectories), File.Exists);
@@ -121,7 +137,7 @@ public class DeployHookTests
     [Fact]
     public void A_share_that_holds_the_hub_model_is_left_alone_without_downloading_or_building()
     {
-        var azure = new Azure();
+        using var azure = new Azure();
         System.IO.Directory.CreateDirectory(azure.ModelDirectory);
         File.WriteAllText(Path.Combine(azure.ModelDirectory, ".funcrerank-upload"),
             $"model_id={ModelId}\ndtype=fp16\nsource=hub\nmanifest_sha256={new string('a', 64)}\nuploaded=2026-01-01T00:00:00Z\n");
@@ -139,14 +155,15 @@ public class DeployHookTests
     {
         var checkpoint = FuncRerank.Tests.Model.ReferenceCheckpoint.Load("tiny-bf16-tied-mqa");
         await using var hub = await FakeHub.StartAsync(ModelId, checkpoint.Directory);
-        var azure = new Azure();
+        using var azure = new Azure();
         System.IO.Directory.CreateDirectory(azure.ModelDirectory);
         File.WriteAllText(Path.Combine(azure.ModelDirectory, ".funcrerank-upload"), "model_id=Qwen/Qwen3-Reranker-4B\ndtype=fp16\nsource=hub\n");
+        var hubCache = azure.NewDirectory("hub-cache");
 
         var run = azure.Run("upload-model.sh", new()
         {
             ["HF_ENDPOINT"] = hub.Endpoint,
-            ["HF_HUB_CACHE"] = RepoFiles.NewTemporaryDirectory(),
+            ["HF_HUB_CACHE"] = hubCache,
             ["HF_HOME"] = null,
             ["HF_TOKEN"] = null,
             ["HUGGING_FACE_HUB_TOKEN"] = null,
@@ -170,7 +187,7 @@ public class DeployHookTests
         // Built once: a second run with the share emptied reuses the build instead of downloading again.
         System.IO.Directory.Delete(azure.ModelDirectory, recursive: true);
         var requests = hub.Requests.Count;
-        var again = azure.Run("upload-model.sh", new() { ["HF_ENDPOINT"] = hub.Endpoint });
+        var again = azure.Run("upload-model.sh", new() { ["HF_ENDPOINT"] = hub.Endpoint, ["HF_HUB_CACHE"] = hubCache });
         Assert.True(again.ExitCode == 0, again.Output);
         Assert.Contains("reusing", again.Output);
         Assert.Equal(requests, hub.Requests.Count);
@@ -180,7 +197,7 @@ public class DeployHookTests
     [Fact]
     public void A_built_model_that_is_not_fp16_is_refused()
     {
-        var azure = new Azure();
+        using var azure = new Azure();
         var fp32 = FuncRerank.Tests.Model.BuiltModels.Directory("tiny-f32-tied", ModelPrecision.Float32);
 
         var run = azure.Run("upload-model.sh", new() { ["RERANK_MODEL_SOURCE"] = fp32 });
@@ -199,7 +216,7 @@ public class DeployHookTests
     [InlineData("4B", "H100", 1, "choose T4 or A100")]
     public void The_choice_of_model_and_gpu_is_checked_before_anything_is_created(string size, string gpu, int exitCode, string message)
     {
-        var azure = new Azure();
+        using var azure = new Azure();
 
         var run = azure.Run("check-choice.sh", new() { ["RERANK_MODEL_SIZE"] = size, ["RERANK_GPU"] = gpu, ["RERANK_MIN_REPLICAS"] = null });
 
@@ -210,8 +227,8 @@ public class DeployHookTests
     [Fact]
     public void After_the_first_deploy_the_probes_are_applied_and_the_key_is_shown_as_a_command_only()
     {
-        var azure = new Azure();
-        var bin = RepoFiles.NewTemporaryDirectory();
+        using var azure = new Azure();
+        var bin = azure.NewDirectory("bin");
         // A stand-in azd that records its calls next to az's.
         File.WriteAllText(Path.Combine(bin, "azd"), "#!/usr/bin/env bash\nprintf 'azd %s\\n' \"$*\" >> \"$FAKE_AZ_LOG\"\n");
         Assert.Equal(0, ToolProcess.Run("chmod", ["+x", Path.Combine(bin, "azd")]).ExitCode);
