@@ -64,31 +64,44 @@ public class ContainerImageTests
     /// </summary>
     internal static HashSet<string> OpenedByName(byte[] binary)
     {
-        var text = Encoding.Latin1.GetString(binary);
-        var names = Regex.Matches(text, @"lib[A-Za-z0-9_]+\.so(\.[0-9]+)+").Select(m => m.Value).ToHashSet();
-        // movabs rax/rcx/rdx..., imm64: REX.W (0x48/0x49) + 0xB8..0xBF, then 8 bytes.
-        for (var i = 0; i + 10 <= binary.Length; i++)
+        var names = new HashSet<string>();
+        ReadOnlySpan<byte> lib = "lib"u8;
+        for (var at = binary.AsSpan().IndexOf(lib); at >= 0;)
         {
-            if (binary[i] is not (0x48 or 0x49) || binary[i + 1] is < 0xB8 or > 0xBF || binary[i + 2] != (byte)'l' ||
-                binary[i + 3] != (byte)'i' || binary[i + 4] != (byte)'b')
-                continue;
-            var head = Encoding.Latin1.GetString(binary, i + 2, 8);
-            for (var j = i + 10; j + 10 <= binary.Length && j < i + 48; j++)
-            {
-                if (binary[j] is not (0x48 or 0x49) || binary[j + 1] is < 0xB8 or > 0xBF)
-                    continue;
-                var tail = Encoding.Latin1.GetString(binary, j + 2, 8);
-                for (var overlap = 7; overlap >= 1; overlap--)
-                {
-                    if (head.EndsWith(tail[..overlap], StringComparison.Ordinal) && Regex.IsMatch(head + tail[overlap..], @"^lib[A-Za-z0-9_]+\.so\.[0-9]+$"))
-                    {
-                        names.Add(head + tail[overlap..]);
-                        break;
-                    }
-                }
+            // A plain string: "lib" + name + ".so" + ".N"..., ended by a NUL.
+            var end = at;
+            while (end < binary.Length && end - at < 64 && binary[end] is >= 0x21 and < 0x7F)
+                end++;
+            var text = Encoding.Latin1.GetString(binary, at, end - at);
+            var plain = Regex.Match(text, @"^lib[A-Za-z0-9_]+\.so(\.[0-9]+)+");
+            if (plain.Success)
+                names.Add(plain.Value);
 
-                break;
+            // Two overlapping 8-byte immediates: movabs r64, imm64 (REX.W 0x48/0x49, opcode 0xB8..0xBF) with "lib...",
+            // then the next movabs within a few instructions.
+            if (at >= 2 && binary[at - 2] is 0x48 or 0x49 && binary[at - 1] is >= 0xB8 and <= 0xBF && at + 8 <= binary.Length)
+            {
+                var head = Encoding.Latin1.GetString(binary, at, 8);
+                for (var j = at + 8; j + 10 <= binary.Length && j < at + 48; j++)
+                {
+                    if (binary[j] is not (0x48 or 0x49) || binary[j + 1] is < 0xB8 or > 0xBF)
+                        continue;
+                    var tail = Encoding.Latin1.GetString(binary, j + 2, 8);
+                    for (var overlap = 7; overlap >= 1; overlap--)
+                    {
+                        if (head.EndsWith(tail[..overlap], StringComparison.Ordinal) && Regex.IsMatch(head + tail[overlap..], @"^lib[A-Za-z0-9_]+\.so\.[0-9]+$"))
+                        {
+                            names.Add(head + tail[overlap..]);
+                            break;
+                        }
+                    }
+
+                    break;
+                }
             }
+
+            var next = binary.AsSpan(at + 1).IndexOf(lib);
+            at = next < 0 ? -1 : at + 1 + next;
         }
 
         return names;
@@ -223,7 +236,7 @@ public class ContainerImageTests
     }
 
     [Fact]
-    public void A_linux_publish_references_the_linux_natives_alone()
+    public async Task A_linux_publish_references_the_linux_natives_alone()
     {
         // Evaluation only (no restore, no build): which ONNX Runtime packages FuncRerank.Core takes for linux-x64.
         string[] Evaluate(params string[] extra)
@@ -234,8 +247,10 @@ public class ContainerImageTests
             return Regex.Matches(run.StandardOutput, "\"Identity\": \"([^\"]+)\"").Select(m => m.Groups[1].Value).Where(p => p.Contains("OnnxRuntime")).Order().ToArray();
         }
 
-        Assert.Equal(["Microsoft.ML.OnnxRuntime.Gpu.Linux", "Microsoft.ML.OnnxRuntime.Managed"], Evaluate("-p:RuntimeIdentifier=linux-x64"));
-        Assert.Equal(["Microsoft.ML.OnnxRuntime.Gpu"], Evaluate());
+        var linux = Task.Run(() => Evaluate("-p:RuntimeIdentifier=linux-x64"));
+        var portable = Task.Run(() => Evaluate());
+        Assert.Equal(["Microsoft.ML.OnnxRuntime.Gpu.Linux", "Microsoft.ML.OnnxRuntime.Managed"], await linux);
+        Assert.Equal(["Microsoft.ML.OnnxRuntime.Gpu"], await portable);
     }
 
     // ---- docker/cuda-env.sh: the entry point that picks the driver library ---------------------------------------
