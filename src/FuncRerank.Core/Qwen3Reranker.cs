@@ -41,13 +41,14 @@ public sealed class Qwen3Reranker : IDisposable
     private readonly BatchScheduler _scheduler;
 
     /// <summary>A reranker over any batch scorer (the ONNX session in <see cref="Load"/>); it owns the scorer when disposable.</summary>
-    internal Qwen3Reranker(Qwen3Tokenizer tokenizer, RerankPrompt prompt, RerankerManifest manifest, ExecutionDevice device, IBatchScorer scorer,
-        BatchSchedulerOptions batching, ILogger logger)
+    internal Qwen3Reranker(Qwen3Tokenizer tokenizer, RerankPrompt prompt, RerankerManifest manifest, ExecutionDevice device, string deviceReason,
+        IBatchScorer scorer, BatchSchedulerOptions batching, ILogger logger)
     {
         Tokenizer = tokenizer;
         Prompt = prompt;
         Manifest = manifest;
         Device = device;
+        DeviceReason = deviceReason;
         _scorer = scorer;
         _scheduler = new BatchScheduler(scorer, batching, logger);
     }
@@ -62,6 +63,12 @@ public sealed class Qwen3Reranker : IDisposable
 
     /// <summary>What waits for a forward pass now, across every caller.</summary>
     public QueueStatus Queue => _scheduler.Queue;
+
+    /// <summary>ONNX Runtime's execution provider for the graph (CUDAExecutionProvider or CPUExecutionProvider).</summary>
+    public string ExecutionProviderName => ExecutionDeviceNames.ProviderName(Device);
+
+    /// <summary>Why the graph runs on <see cref="Device"/>: what was asked for and, after a fallback, what failed.</summary>
+    public string DeviceReason { get; }
 
     /// <summary>Loads a Hugging Face checkpoint (built into the cache on first use) or a built directory, then warms the session.</summary>
     public static Qwen3Reranker Load(string modelDirectory, RerankerOptions options, ILogger logger, IProgress<BuildProgress>? progress = null)
@@ -83,7 +90,7 @@ public sealed class Qwen3Reranker : IDisposable
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
             var batching = new BatchSchedulerOptions { MaxBatchTokens = options.MaxBatchTokens, MaxQueuedTokens = options.MaxQueuedTokens };
-            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer, batching, logger);
+            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer, batching, logger);
         }
         catch
         {

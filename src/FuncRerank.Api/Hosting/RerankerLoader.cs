@@ -49,6 +49,10 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
             var started = System.Diagnostics.Stopwatch.StartNew();
             var reranker = Qwen3Reranker.Load(directory, rerankerOptions, logger, progress);
             state.SetReady(reranker);
+            // One line that answers "is it on the GPU, and if not, why not" for whoever reads the container's log.
+            var log = reranker.Device != ExecutionDeviceNames.Parse(settings.Device) ? LogLevel.Warning : LogLevel.Information;
+            logger.Log(log, "Execution provider: {Provider} ({Reason}; Reranker:Device={Requested}, Reranker:RequireCuda={RequireCuda})",
+                reranker.ExecutionProviderName, reranker.DeviceReason, settings.Device, settings.RequireCuda);
             logger.LogInformation("Reranker {Model} ready in {Seconds:F1} s on {Device}", settings.EffectiveModelName, started.Elapsed.TotalSeconds, reranker.Device);
         }
         catch (Exception e)

@@ -17,11 +17,12 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     private readonly InferenceSession _session;
     private readonly long _padTokenId;
 
-    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device)
+    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
     {
         _session = session;
         Manifest = manifest;
         Device = device;
+        DeviceReason = deviceReason;
         _padTokenId = manifest.PadTokenId;
     }
 
@@ -30,34 +31,46 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     /// <summary>Where the session actually runs (CUDA may have fallen back to the CPU).</summary>
     public ExecutionDevice Device { get; }
 
+    /// <summary>Why the session runs where it does, in words for the startup log (what was asked for, and any fallback's cause).</summary>
+    public string DeviceReason { get; }
+
+    /// <summary>ONNX Runtime's name of the execution provider that runs the graph.</summary>
+    public string ExecutionProviderName => ExecutionDeviceNames.ProviderName(Device);
+
     public static OnnxScorer Open(string builtDirectory, ScorerOptions options, ILogger logger)
     {
         var manifest = RerankerManifest.Load(builtDirectory);
         var graphPath = Path.Combine(builtDirectory, RerankerManifest.GraphFileName);
         var device = options.Device;
+        string? fallbackReason = null;
         if (device == ExecutionDevice.Cuda)
         {
             try
             {
-                return new OnnxScorer(CreateSession(graphPath, options, useCuda: true), manifest, ExecutionDevice.Cuda)
+                return new OnnxScorer(CreateSession(graphPath, options, useCuda: true), manifest, ExecutionDevice.Cuda,
+                        $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}")
                     .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
             }
             catch (OnnxRuntimeException e) when (!options.RequireCuda)
             {
+                fallbackReason = CudaFailure(e);
                 logger.LogWarning(
                     "CUDA execution provider unavailable, falling back to CPU: {Reason}. Install the CUDA 13 and cuDNN 9 libraries " +
-                    "that ONNX Runtime 1.31 needs (see README, Deploy), or set the device to cpu to silence this.", FirstLine(e.Message));
+                    "that ONNX Runtime 1.31 needs (see README, Deploy), or set the device to cpu to silence this.", fallbackReason);
                 device = ExecutionDevice.Cpu;
             }
             catch (OnnxRuntimeException e)
             {
                 throw new InvalidOperationException(
-                    $"CUDA was required but its execution provider did not load: {FirstLine(e.Message)}. " +
+                    $"CUDA was required but its execution provider did not load: {CudaFailure(e)}. " +
                     "Install the CUDA 13 and cuDNN 9 libraries that ONNX Runtime 1.31 needs, or allow the CPU fallback.", e);
             }
         }
 
-        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device)
+        var reason = fallbackReason is null
+            ? "the device asked for is cpu"
+            : $"the device asked for is cuda, but the CUDA provider did not load ({fallbackReason}) and CUDA is not required, so the CPU serves";
+        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device, reason)
             .Logged(logger, "CPU ({Threads} intra-op threads)", options.IntraOpThreads == 0 ? Environment.ProcessorCount : options.IntraOpThreads);
     }
 
@@ -136,4 +149,8 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     }
 
     private static string FirstLine(string message) => message.Split('\n')[0].Trim();
+
+    /// <summary>ONNX Runtime's message ("Failed to load shared library") plus what is actually missing on this machine.</summary>
+    private static string CudaFailure(OnnxRuntimeException e) =>
+        CudaEnvironment.Diagnose() is { } diagnosis ? $"{FirstLine(e.Message)} ({diagnosis})" : FirstLine(e.Message);
 }

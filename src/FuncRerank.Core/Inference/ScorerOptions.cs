@@ -21,6 +21,9 @@ public sealed record ScorerOptions
 
 public static class ExecutionDeviceNames
 {
+    /// <summary>ONNX Runtime's name for the execution provider that runs on <paramref name="device"/>.</summary>
+    public static string ProviderName(ExecutionDevice device) => device == ExecutionDevice.Cuda ? "CUDAExecutionProvider" : "CPUExecutionProvider";
+
     public static ExecutionDevice Parse(string name) => name.ToLowerInvariant() switch
     {
         "cpu" => ExecutionDevice.Cpu,

@@ -36,7 +36,7 @@ public sealed class QueueHandlerTests : IDisposable
     {
         var tokenizer = Qwen3Tokenizer.Load(Path.Combine(RepoFiles.Checkpoint(Checkpoint), "tokenizer.json"));
         var session = BuiltModels.Scorer(Checkpoint, ModelPrecision.Float32);
-        _reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer), session.Manifest, session.Device, _scorer,
+        _reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer), session.Manifest, session.Device, session.DeviceReason, _scorer,
             new BatchSchedulerOptions { MaxQueuedTokens = maxQueuedTokens }, NullLogger.Instance);
         _state.SetReady(_reranker);
         return _reranker;
