@@ -8,8 +8,9 @@ namespace FuncRerank.Api.Endpoints;
 /// </summary>
 internal static class PairScoring
 {
+    /// <param name="budget">The request's token limit, checked on the built prompts before anything is scored.</param>
     public static PairScore[] Score(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs, ScoringOptions options,
-        Func<int, string> documentParam)
+        Func<int, string> documentParam, RequestTokenBudget? budget = null)
     {
         var prompt = reranker.Prompt;
         var prompts = new int[pairs.Count][];
@@ -33,6 +34,7 @@ internal static class PairScoring
             prompts[i] = built.Ids;
         }
 
+        budget?.Check(prompts);
         return reranker.Score(prompts);
     }
 }

@@ -20,32 +20,35 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     private static readonly DateTimeOffset StartedAt = DateTimeOffset.UtcNow;
 
     private readonly RerankerSettings _settings = options.Value;
-    private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments };
+    private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments, MaxQueryTokens = options.Value.MaxQueryTokens };
 
     private string ModelName => _settings.EffectiveModelName;
 
     public Task Rerank(HttpContext context) => Handle(context, async reranker =>
     {
         using var body = await ReadJsonBody(context);
-        var request = RerankRequestParser.Parse(body.RootElement, _limits);
+        var request = RerankRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var field = request.Dialect == RerankDialect.Tei ? "texts" : "documents";
-        var scores = PairScoring.Score(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring, i => $"{field}[{i}]");
+        var scores = PairScoring.Score(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring, i => $"{field}[{i}]",
+            new RequestTokenBudget(_settings.MaxRequestTokens, field));
         return writer => RerankResponseWriter.Write(writer, request, scores, ModelName, RequestId(context));
     });
 
     public Task Score(HttpContext context) => Handle(context, async reranker =>
     {
         using var body = await ReadJsonBody(context);
-        var request = ScoreRequestParser.Parse(body.RootElement, _limits);
-        var scores = PairScoring.Score(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring, i => $"text_2[{i}]");
+        var request = ScoreRequestParser.Parse(body.RootElement, LimitsFor(reranker));
+        var scores = PairScoring.Score(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring, i => $"text_2[{i}]",
+            new RequestTokenBudget(_settings.MaxRequestTokens, "text_2"));
         return writer => ScoreResponseWriter.Write(writer, request, scores, ModelName, RequestId(context), DateTimeOffset.UtcNow);
     });
 
     public Task Tokenize(HttpContext context) => Handle(context, async reranker =>
     {
         using var body = await ReadJsonBody(context);
-        var request = TokenizeRequestParser.Parse(body.RootElement, _limits);
+        var request = TokenizeRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var tokenizer = reranker.Tokenizer;
+        new RequestTokenBudget(_settings.MaxRequestTokens, "inputs").Check(request.Inputs.Sum(i => (long)tokenizer.CountTokens(i)), "the inputs");
         var tokens = request.Inputs
             .Select(input => (IReadOnlyList<SimpleToken>)tokenizer.EncodeToIds(input)
                 .Select(id => new SimpleToken(id, tokenizer.Decode([id]), tokenizer.AddedTokens.Values.Contains(id)))
@@ -163,7 +166,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
                 throw new ApiException(ApiError.RequestTooLarge(limit));
         }
 
-        return ApiJson.ParseBody(buffer.WrittenMemory);
+        return ApiJson.ParseBody(buffer.WrittenMemory, _settings.MaxJsonDepth);
     }
 
     private static async Task WriteJson(HttpContext context, int status, Action<Utf8JsonWriter> write)
@@ -199,6 +202,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     }
 
     private static string RequestId(HttpContext context) => (string)context.Items[nameof(RequestId)]!;
+
+    /// <summary>The request limits with the served model's token counter, for the query token limit.</summary>
+    private RerankLimits LimitsFor(Qwen3Reranker reranker) => _limits with { CountTokens = reranker.Tokenizer.CountTokens };
 
     private static byte[] ReadOpenApiDocument()
     {
