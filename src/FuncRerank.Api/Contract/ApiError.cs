@@ -14,6 +14,7 @@ public static class ApiErrorCodes
     public const string TooManyDocuments = "too_many_documents";
     public const string TooManyTokens = "too_many_tokens";
     public const string TooDeep = "too_deep";
+    public const string UnreadableBody = "unreadable_body";
     public const string LengthMismatch = "length_mismatch";
     public const string UnsupportedContent = "unsupported_content";
     public const string InvalidApiKey = "invalid_api_key";

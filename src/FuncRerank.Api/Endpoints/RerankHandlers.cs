@@ -133,9 +133,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         {
             await WriteError(context, e.Error);
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException e)
         {
-            await WriteError(context, ApiError.RequestTooLarge(_settings.MaxRequestBytes));
+            await WriteError(context, RequestBodyErrors.From(e, _settings.MaxRequestBytes));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -154,6 +154,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         var limit = _settings.MaxRequestBytes;
         if (context.Request.ContentLength > limit)
             throw new ApiException(ApiError.RequestTooLarge(limit));
+        RequestBodyErrors.ApplyLimit(context, limit);
         var buffer = new ArrayBufferWriter<byte>();
         while (true)
         {
