@@ -55,23 +55,20 @@ public sealed class FaultInjectionTests
         throw new TimeoutException($"the host never reported the load failure:\n{server.Output}");
     }
 
-    private static Task<StandaloneServer> Serve(string model, string? cache = null, Dictionary<string, string?>? environment = null) =>
-        StandaloneServer.StartAsync(environment ?? [], waitUntilReady: false, "--model", model, "--cache", cache ?? RepoFiles.NewTemporaryDirectory());
+    private static Task<StandaloneServer> Serve(string model, string cache, Dictionary<string, string?>? environment = null) =>
+        StandaloneServer.StartAsync(environment ?? [], waitUntilReady: false, "--model", model, "--cache", cache);
 
-    private static string BuiltCopy()
-    {
-        var copy = RepoFiles.CopyToTemporaryDirectory(BuiltModels.Directory("tiny-f32-tied", ModelPrecision.Float32));
-        return copy;
-    }
+    private static ScratchDirectory BuiltCopy() => ScratchDirectory.CopyOf(BuiltModels.Directory("tiny-f32-tied", ModelPrecision.Float32));
 
     [Fact]
     public async Task A_truncated_safetensors_file()
     {
-        var checkpoint = RepoFiles.CopyToTemporaryDirectory(RepoFiles.Checkpoint("tiny-f32-tied"));
-        var weights = Path.Combine(checkpoint, "model.safetensors");
+        using var checkpoint = ScratchDirectory.CopyOf(RepoFiles.Checkpoint("tiny-f32-tied"));
+        using var cache = ScratchDirectory.Create();
+        var weights = Path.Combine(checkpoint.Path, "model.safetensors");
         using (var file = File.OpenWrite(weights))
             file.SetLength(file.Length / 2);
-        using var server = await Serve(checkpoint);
+        using var server = await Serve(checkpoint.Path, cache.Path);
 
         var reason = await AssertServedAsFailed(server, "truncated", "downloaded again");
         Assert.Contains(weights, reason);
@@ -80,10 +77,10 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task A_built_directory_whose_model_onnx_is_garbage()
     {
-        var built = BuiltCopy();
-        var graph = Path.Combine(built, "model.onnx");
+        using var built = BuiltCopy();
+        var graph = Path.Combine(built.Path, "model.onnx");
         File.WriteAllBytes(graph, Enumerable.Range(0, 4096).Select(i => (byte)(i * 31 % 251)).ToArray());
-        using var server = await Serve(built);
+        using var server = await Serve(built.Path, ScratchDirectory.SharedBuildCache);
 
         var reason = await AssertServedAsFailed(server, "ONNX Runtime cannot load it", "must be built again");
         Assert.Contains(graph, reason);
@@ -92,10 +89,10 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task A_built_directory_whose_weights_file_is_cut_short()
     {
-        var built = BuiltCopy();
-        using (var file = File.OpenWrite(Path.Combine(built, "model.onnx_data")))
+        using var built = BuiltCopy();
+        using (var file = File.OpenWrite(Path.Combine(built.Path, "model.onnx_data")))
             file.SetLength(file.Length - 1000);
-        using var server = await Serve(built);
+        using var server = await Serve(built.Path, ScratchDirectory.SharedBuildCache);
 
         await AssertServedAsFailed(server, "model.onnx", "the built ONNX model is damaged");
     }
@@ -103,21 +100,21 @@ public sealed class FaultInjectionTests
     [Fact]
     public async Task A_damaged_model_in_the_build_cache_names_the_cache_to_clear()
     {
-        var cache = RepoFiles.NewTemporaryDirectory();
+        using var cache = ScratchDirectory.Create();
         var checkpoint = RepoFiles.Checkpoint("tiny-f32-tied");
-        var cached = new ModelStore(cache, NullLogger.Instance).Resolve(checkpoint, ModelPrecision.Float32,
+        var cached = new ModelStore(cache.Path, NullLogger.Instance).Resolve(checkpoint, ModelPrecision.Float32,
             BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId);
         File.WriteAllText(Path.Combine(cached, "model.onnx"), "not a protobuf");
-        using var server = await Serve(checkpoint, cache);
+        using var server = await Serve(checkpoint, cache.Path);
 
-        await AssertServedAsFailed(server, cached, Path.Combine(cache, "built"));
+        await AssertServedAsFailed(server, cached, Path.Combine(cache.Path, "built"));
     }
 
     [Fact]
     public async Task Cuda_required_where_cuda_is_unavailable()
     {
         var environment = new Dictionary<string, string?> { ["Reranker__Device"] = "cuda", ["Reranker__RequireCuda"] = "true" };
-        using var server = await Serve(RepoFiles.Checkpoint("tiny-f32-tied"), environment: environment);
+        using var server = await Serve(RepoFiles.Checkpoint("tiny-f32-tied"), ScratchDirectory.SharedBuildCache, environment);
 
         if (CudaLibrariesPresent)
         {

@@ -38,7 +38,7 @@ public sealed class SecretHygieneTests
             ["Logging__LogLevel__Default"] = "Debug",
             ["Logging__LogLevel__Microsoft"] = "Debug",
             ["Logging__LogLevel__Microsoft.AspNetCore"] = "Debug",
-        }, waitUntilReady: true, "--model", RepoFiles.Checkpoint("tiny-f32-tied"), "--cache", RepoFiles.NewTemporaryDirectory());
+        }, waitUntilReady: true, "--model", RepoFiles.Checkpoint("tiny-f32-tied"), "--cache", ScratchDirectory.SharedBuildCache);
 
         var rerank = $$"""{"query":"{{QueryMarker}}","documents":["{{DocumentMarker}} one","{{DocumentMarker}} two"],"top_n":1}""";
         var sent = new List<(HttpRequestMessage Request, HttpStatusCode Expected)>

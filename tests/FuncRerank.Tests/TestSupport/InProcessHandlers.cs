@@ -24,7 +24,7 @@ internal static class InProcessHandlers
 
     public static Qwen3Reranker Reranker(int maxLength = FuncRerank.Prompting.RerankPrompt.DefaultMaxLength) =>
         Rerankers.GetOrAdd(maxLength, length => new Lazy<Qwen3Reranker>(() => Qwen3Reranker.Load(RepoFiles.Checkpoint(Checkpoint),
-            new RerankerOptions { CacheRoot = RepoFiles.NewTemporaryDirectory(), MaxLength = length }, NullLogger.Instance))).Value;
+            new RerankerOptions { CacheRoot = ScratchDirectory.SharedBuildCache, MaxLength = length }, NullLogger.Instance))).Value;
 
     /// <summary>Handlers over a ready reranker, with the settings' defaults changed by <paramref name="configure"/>.</summary>
     public static RerankHandlers Create(Action<RerankerSettings>? configure = null, int maxLength = FuncRerank.Prompting.RerankPrompt.DefaultMaxLength,
