@@ -196,7 +196,8 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     private static void SetRequestId(HttpContext context)
     {
         var id = context.Request.Headers["X-Request-Id"].FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(id) || id.Length > 128)
+        // Echoed as a response header, so only printable ASCII: anything else there makes the server itself fail.
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 128 || id.Any(c => c is < ' ' or > '~'))
             id = Guid.NewGuid().ToString("N");
         context.Items[nameof(RequestId)] = id;
         context.Response.Headers["X-Request-Id"] = id;

@@ -15,7 +15,7 @@ public sealed class HostileConnectionTests
     {
         ["Reranker__MaxRequestBytes"] = MaxRequestBytes.ToString(),
         ["Reranker__ApiKeys"] = null,
-    }, waitUntilReady: true, "--model", RepoFiles.Checkpoint("tiny-f32-tied"), "--cache", RepoFiles.NewTemporaryDirectory());
+    }, waitUntilReady: true, "--model", RepoFiles.Checkpoint("tiny-f32-tied"), "--cache", ScratchDirectory.SharedBuildCache);
 
     private static ByteArrayContent Json(byte[] body)
     {
@@ -69,5 +69,39 @@ public sealed class HostileConnectionTests
         Assert.DoesNotContain("fail:", server.Output);
         Assert.DoesNotContain("crit:", server.Output);
         Assert.Contains("POST /v1/rerank 400 in", server.Output); // answered (to nobody) as the client's error
+    }
+
+    [Fact]
+    public async Task A_request_id_that_cannot_be_echoed_as_a_header_is_replaced_not_a_500()
+    {
+        using var server = await Start();
+
+        foreach (var id in new[] { "caf\u00e9-\u4e2d", "tab\tinside", "ok-id-42" })
+        {
+            var response = await RawPost(server, $"X-Request-Id: {id}\r\n", """{"query":"q","documents":["d"]}""");
+
+            Assert.StartsWith("HTTP/1.1 200", response);
+            var echoed = response.Split("\r\n").Single(l => l.StartsWith("X-Request-Id:", StringComparison.OrdinalIgnoreCase))["X-Request-Id:".Length..].Trim();
+            if (id == "ok-id-42")
+                Assert.Equal(id, echoed);
+            else
+                Assert.Matches("^[0-9a-f]{32}$", echoed);
+        }
+
+        Assert.DoesNotContain("fail:", server.Output);
+    }
+
+    /// <summary>One HTTP/1.1 request written byte for byte (headers as UTF-8, which HttpClient refuses to send); returns the response text.</summary>
+    private static async Task<string> RawPost(StandaloneServer server, string extraHeaders, string body)
+    {
+        using var socket = new TcpClient();
+        await socket.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+        var stream = socket.GetStream();
+        var bodyBytes = Encoding.UTF8.GetBytes(body);
+        var head = $"POST /v1/rerank HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\n" +
+                   $"Content-Length: {bodyBytes.Length}\r\nConnection: close\r\n{extraHeaders}\r\n";
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(head).Concat(bodyBytes).ToArray());
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        return await reader.ReadToEndAsync();
     }
 }
