@@ -48,9 +48,10 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         using var body = await ReadJsonBody(context);
         var request = TokenizeRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var tokenizer = reranker.Tokenizer;
-        new RequestTokenBudget(_settings.MaxRequestTokens, "inputs").Check(request.Inputs.Sum(i => (long)tokenizer.CountTokens(i)), "the inputs");
-        var tokens = request.Inputs
-            .Select(input => (IReadOnlyList<SimpleToken>)tokenizer.EncodeToIds(input)
+        var ids = request.Inputs.Select(input => tokenizer.EncodeToIds(input)).ToArray();
+        new RequestTokenBudget(_settings.MaxRequestTokens, "inputs").Check(ids.Sum(i => (long)i.Length), "the inputs");
+        var tokens = ids
+            .Select(inputIds => (IReadOnlyList<SimpleToken>)inputIds
                 .Select(id => new SimpleToken(id, tokenizer.Decode([id]), tokenizer.AddedTokens.Values.Contains(id)))
                 .ToArray())
             .ToArray();
