@@ -67,6 +67,7 @@ internal static class ServeCommand
             builder.Services.AddFuncRerank(builder.Configuration);
 
             var app = builder.Build();
+            app.UseRequestLog();
             app.MapFuncRerank();
             app.Run();
             return 0;

@@ -12,6 +12,9 @@ public static class ApiErrorCodes
     public const string EmptyValue = "empty_value";
     public const string TooLong = "too_long";
     public const string TooManyDocuments = "too_many_documents";
+    public const string TooManyTokens = "too_many_tokens";
+    public const string TooDeep = "too_deep";
+    public const string UnreadableBody = "unreadable_body";
     public const string LengthMismatch = "length_mismatch";
     public const string UnsupportedContent = "unsupported_content";
     public const string InvalidApiKey = "invalid_api_key";

@@ -16,8 +16,19 @@ internal static class JsonFields
                 $"the request body must be a JSON object; got {body.ValueKind.ToString().ToLowerInvariant()}"));
     }
 
-    public static bool TryGet(JsonElement obj, string name, out JsonElement value) =>
-        obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+    public static bool TryGet(JsonElement obj, string name, out JsonElement value)
+    {
+        try
+        {
+            return obj.TryGetProperty(name, out value) && value.ValueKind != JsonValueKind.Null;
+        }
+        catch (InvalidOperationException)
+        {
+            // The lookup unescapes the object's property names, and one of them is "\uD800"-style: not text.
+            throw new ApiException(ApiError.BadRequest(null, ApiErrorCodes.InvalidValue,
+                $"a property name in the object read for {name} is not valid Unicode text (an unpaired \\uD800-\\uDFFF escape)"));
+        }
+    }
 
     /// <param name="param">The field's full path for the error, when it is nested (<c>documents[2].text</c>).</param>
     public static JsonElement Required(JsonElement obj, string name, string? param = null) =>

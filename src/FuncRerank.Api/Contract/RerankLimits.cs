@@ -1,6 +1,9 @@
 namespace FuncRerank.Api.Contract;
 
-/// <summary>Request-size limits checked while parsing, before any tokenizing. Token limits are the engine's.</summary>
+/// <summary>
+/// Request-size limits checked while parsing. Sizes are checked before any tokenizing; the query's tokens are counted
+/// with <see cref="CountTokens"/> when it is set. The prompt window and the request's token total are the handlers'.
+/// </summary>
 public sealed record RerankLimits
 {
     public static RerankLimits Default { get; } = new();
@@ -16,4 +19,13 @@ public sealed record RerankLimits
 
     /// <summary>UTF-16 code units in an instruction; it shares the prompt with the query and document, as the query does.</summary>
     public int MaxInstructionCharacters { get; init; } = 32_768;
+
+    /// <summary>Tokens in a query, counted by <see cref="CountTokens"/>: Cohere's documented maximum.</summary>
+    public int MaxQueryTokens { get; init; } = 2048;
+
+    /// <summary>
+    /// Counts a text's tokens with the served model's tokenizer. Null (the contract used without a model) checks
+    /// <see cref="MaxQueryCharacters"/> only; the handlers set it once the model is loaded.
+    /// </summary>
+    public Func<string, int>? CountTokens { get; init; }
 }

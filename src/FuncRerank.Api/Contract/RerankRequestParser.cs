@@ -26,7 +26,7 @@ public static class RerankRequestParser
             : new RerankRequest(dialect, model, query, documents, ParseTopN(body), JsonFields.OptionalBool(body, "return_documents") ?? true, scoring);
     }
 
-    /// <summary>A query string (or vLLM content parts); empty or blank fails as on Cohere.</summary>
+    /// <summary>A query string (or vLLM content parts); empty or blank fails as on Cohere, and so does one over the size limits.</summary>
     internal static string ReadQuery(JsonElement value, string param, RerankLimits limits)
     {
         var query = InputText.Read(value, param);
@@ -35,6 +35,9 @@ public static class RerankRequestParser
         if (query.Length > limits.MaxQueryCharacters)
             throw new ApiException(ApiError.BadRequest(param, ApiErrorCodes.TooLong,
                 $"{param} has {query.Length} characters; the limit is {limits.MaxQueryCharacters}"));
+        if (limits.CountTokens?.Invoke(query) is { } tokens && tokens > limits.MaxQueryTokens)
+            throw new ApiException(ApiError.BadRequest(param, ApiErrorCodes.TooLong,
+                $"{param} has {tokens} tokens; the limit is {limits.MaxQueryTokens}"));
         return query;
     }
 

@@ -23,6 +23,7 @@ public static class FuncRerankServices
             return ApiKeyAuthenticator.FromSettings(settings.ApiKeys, settings.FunctionsKeyDirectory, ApiKeyAuthenticator.IsRunningInAzure());
         });
         services.AddSingleton<RerankHandlers>();
+        services.AddRedactedRequestLogging();
         return services;
     }
 

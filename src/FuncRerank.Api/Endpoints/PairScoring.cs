@@ -15,12 +15,14 @@ internal sealed record ScoredPairs(PairScore[] Scores, TimeSpan TokenizationTime
 /// </summary>
 internal static class PairScoring
 {
+    /// <param name="budget">The request's token limit, checked on the built prompts before anything is queued.</param>
     /// <param name="cancellationToken">The client's disconnect and the request's deadline: either takes the pairs out of the queue.</param>
     public static async Task<ScoredPairs> ScoreAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
-        ScoringOptions options, Func<int, string> documentParam, CancellationToken cancellationToken)
+        ScoringOptions options, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
     {
         var started = Stopwatch.GetTimestamp();
         var prompts = BuildPrompts(reranker, pairs, options, documentParam);
+        budget?.Check(prompts);
         var tokenization = Stopwatch.GetElapsedTime(started);
         var scored = await reranker.ScoreAsync(prompts, cancellationToken);
         return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);

@@ -26,7 +26,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     private static readonly object StartedKey = new();
 
     private readonly RerankerSettings _settings = options.Value;
-    private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments };
+    private readonly RerankLimits _limits = new() { MaxDocuments = options.Value.MaxDocuments, MaxQueryTokens = options.Value.MaxQueryTokens };
 
     // CancelAfter takes at most int.MaxValue ms (24.8 days); anything near that is no limit in practice.
     private TimeSpan RequestTimeout => _settings.RequestTimeoutSeconds > 0
@@ -38,10 +38,10 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Rerank(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
         using var body = await ReadJsonBody(context, cancellationToken);
-        var request = RerankRequestParser.Parse(body.RootElement, _limits);
+        var request = RerankRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var field = request.Dialect == RerankDialect.Tei ? "texts" : "documents";
         var scored = await PairScoring.ScoreAsync(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring,
-            i => $"{field}[{i}]", cancellationToken);
+            i => $"{field}[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, field), cancellationToken);
         SetTimingHeaders(context, scored);
         return writer => RerankResponseWriter.Write(writer, request, scored.Scores, ModelName, RequestId(context));
     });
@@ -49,9 +49,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Score(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
         using var body = await ReadJsonBody(context, cancellationToken);
-        var request = ScoreRequestParser.Parse(body.RootElement, _limits);
+        var request = ScoreRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var scored = await PairScoring.ScoreAsync(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring,
-            i => $"text_2[{i}]", cancellationToken);
+            i => $"text_2[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, "text_2"), cancellationToken);
         SetTimingHeaders(context, scored);
         return writer => ScoreResponseWriter.Write(writer, request, scored.Scores, ModelName, RequestId(context), DateTimeOffset.UtcNow);
     });
@@ -59,10 +59,12 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Tokenize(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
         using var body = await ReadJsonBody(context, cancellationToken);
-        var request = TokenizeRequestParser.Parse(body.RootElement, _limits);
+        var request = TokenizeRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var tokenizer = reranker.Tokenizer;
-        var tokens = request.Inputs
-            .Select(input => (IReadOnlyList<SimpleToken>)tokenizer.EncodeToIds(input)
+        var ids = request.Inputs.Select(input => tokenizer.EncodeToIds(input)).ToArray();
+        new RequestTokenBudget(_settings.MaxRequestTokens, "inputs").Check(ids.Sum(i => (long)i.Length), "the inputs");
+        var tokens = ids
+            .Select(inputIds => (IReadOnlyList<SimpleToken>)inputIds
                 .Select(id => new SimpleToken(id, tokenizer.Decode([id]), tokenizer.AddedTokens.Values.Contains(id)))
                 .ToArray())
             .ToArray();
@@ -164,9 +166,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             context.Response.Headers.RetryAfter = Math.Ceiling(e.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             await WriteError(context, ApiError.TooManyRequests(e.Message));
         }
-        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        catch (BadHttpRequestException e)
         {
-            await WriteError(context, ApiError.RequestTooLarge(_settings.MaxRequestBytes));
+            await WriteError(context, RequestBodyErrors.From(e, _settings.MaxRequestBytes));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
@@ -190,6 +192,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         var limit = _settings.MaxRequestBytes;
         if (context.Request.ContentLength > limit)
             throw new ApiException(ApiError.RequestTooLarge(limit));
+        RequestBodyErrors.ApplyLimit(context, limit);
         var buffer = new ArrayBufferWriter<byte>();
         while (true)
         {
@@ -202,7 +205,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
                 throw new ApiException(ApiError.RequestTooLarge(limit));
         }
 
-        return ApiJson.ParseBody(buffer.WrittenMemory);
+        return ApiJson.ParseBody(buffer.WrittenMemory, _settings.MaxJsonDepth);
     }
 
     private static async Task WriteJson(HttpContext context, int status, Action<Utf8JsonWriter> write)
@@ -248,13 +251,17 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     private static void SetRequestId(HttpContext context)
     {
         var id = context.Request.Headers["X-Request-Id"].FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(id) || id.Length > 128)
+        // Echoed as a response header, so only printable ASCII: anything else there makes the server itself fail.
+        if (string.IsNullOrWhiteSpace(id) || id.Length > 128 || id.Any(c => c is < ' ' or > '~'))
             id = Guid.NewGuid().ToString("N");
         context.Items[nameof(RequestId)] = id;
         context.Response.Headers["X-Request-Id"] = id;
     }
 
     private static string RequestId(HttpContext context) => (string)context.Items[nameof(RequestId)]!;
+
+    /// <summary>The request limits with the served model's token counter, for the query token limit.</summary>
+    private RerankLimits LimitsFor(Qwen3Reranker reranker) => _limits with { CountTokens = reranker.Tokenizer.CountTokens };
 
     private static byte[] ReadOpenApiDocument()
     {

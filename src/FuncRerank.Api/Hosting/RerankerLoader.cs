@@ -61,8 +61,9 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
             var expected = e is ModelFormatException or TokenizerLoadException or HubDownloadException or IOException
                 or UnauthorizedAccessException or ArgumentException or InvalidOperationException;
             state.SetFailed(e.Message);
-            logger.LogError(expected ? null : e,
-                "The model could not be loaded: {Reason}. Fix Reranker:ModelPath / Reranker:ModelId (env Reranker__ModelPath) and restart.", e.Message);
+            var reason = e.Message.TrimEnd();
+            logger.LogError(expected ? null : e, "The model could not be loaded: {Reason} {Fix}",
+                reason.EndsWith('.') ? reason : reason + ".", LoadFailureAdvice.For(e, settings));
         }
     }
 

@@ -46,6 +46,18 @@ public sealed class RerankerSettings
     /// <summary>Request body size; 1,000 documents of 8,192 tokens are about 32 MB of text.</summary>
     public long MaxRequestBytes { get; set; } = 32 * 1024 * 1024;
 
+    /// <summary>Tokens in a query (Cohere's documented maximum); RAG queries are a sentence or two.</summary>
+    public int MaxQueryTokens { get; set; } = 2048;
+
+    /// <summary>
+    /// Tokens one request may have scored: every built prompt, template included, as <c>usage.prompt_tokens</c>
+    /// counts them (for <c>/tokenize</c>, the tokens returned). 1,000 documents of about 2,000 tokens.
+    /// </summary>
+    public long MaxRequestTokens { get; set; } = 2 * 1024 * 1024;
+
+    /// <summary>Nesting of arrays and objects in a request body; clients nest about six levels.</summary>
+    public int MaxJsonDepth { get; set; } = Contract.ApiJson.DefaultMaxDepth;
+
     /// <summary>Comma-separated keys; clients may send any of them.</summary>
     public string? ApiKeys { get; set; }
 

@@ -26,6 +26,9 @@ public sealed class StandaloneServer : IDisposable
 
     public HttpClient Client { get; }
 
+    /// <summary>Whether the server process has ended (it never should on its own).</summary>
+    public bool HasExited => _process.HasExited;
+
     public string Output
     {
         get
