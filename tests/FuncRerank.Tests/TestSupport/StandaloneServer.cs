@@ -29,6 +29,16 @@ public sealed class StandaloneServer : IDisposable
     /// <summary>Whether the server process has ended (it never should on its own).</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The server's peak resident memory so far (Linux VmHWM), in bytes.</summary>
+    public long PeakResidentBytes
+    {
+        get
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+            return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+        }
+    }
+
     public string Output
     {
         get
