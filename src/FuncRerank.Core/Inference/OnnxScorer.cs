@@ -127,17 +127,66 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         return this;
     }
 
-    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda)
+    /// <summary>The session settings every scorer uses; the benchmark starts from these to measure each lever.</summary>
+    internal static SessionOptions CreateSessionOptions(ScorerOptions options, bool useCuda)
     {
-        using var sessionOptions = new SessionOptions
+        var sessionOptions = new SessionOptions
         {
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = options.IntraOpThreads,
+            IntraOpNumThreads = options.IntraOpThreads > 0 ? options.IntraOpThreads : DefaultIntraOpThreads(),
             InterOpNumThreads = 1,
         };
-        if (useCuda)
+        if (!useCuda)
+            return sessionOptions;
+        try
+        {
             sessionOptions.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+            return sessionOptions;
+        }
+        catch
+        {
+            sessionOptions.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// 0 (ONNX Runtime's default: one thread per physical core of the host), unless this process may use fewer CPUs than
+    /// the host has online (a container's CPU quota or an affinity mask, which .NET's ProcessorCount honours and ONNX
+    /// Runtime does not): then one thread per usable CPU, so the pool does not oversubscribe the quota.
+    /// </summary>
+    internal static int DefaultIntraOpThreads()
+    {
+        var usable = Environment.ProcessorCount;
+        return OnlineCpus() is { } online && usable < online ? usable : 0;
+    }
+
+    /// <summary>CPUs online on a Linux host (/sys/devices/system/cpu/online, e.g. "0-3,8-11"); null elsewhere.</summary>
+    internal static int? OnlineCpus(string path = "/sys/devices/system/cpu/online")
+    {
+        try
+        {
+            if (!File.Exists(path))
+                return null;
+            var count = 0;
+            foreach (var range in File.ReadAllText(path).Trim().Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var bounds = range.Split('-');
+                count += bounds.Length == 1 ? 1 : int.Parse(bounds[1]) - int.Parse(bounds[0]) + 1;
+            }
+
+            return count > 0 ? count : null;
+        }
+        catch (Exception e) when (e is IOException or FormatException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda)
+    {
+        using var sessionOptions = CreateSessionOptions(options, useCuda);
         try
         {
             return new InferenceSession(graphPath, sessionOptions);

@@ -16,14 +16,20 @@ public sealed record BuildProgress(string Stage, long BytesDone, long BytesTotal
 public static class Qwen3OnnxBuilder
 {
     /// <summary>Part of the cache key: bump it whenever the graph or the weight layout changes.</summary>
-    public const string Version = "funcrerank-qwen3-score-1";
+    public const string Version = "funcrerank-qwen3-score-2";
 
     private const long OpsetVersion = 17;
     private const long IrVersion = 8;
 
     public static void Build(
         string checkpointDirectory, string outputDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId,
-        IReadOnlyDictionary<string, string> sourceHashes, IProgress<BuildProgress>? progress = null)
+        IReadOnlyDictionary<string, string> sourceHashes, IProgress<BuildProgress>? progress = null) =>
+        Build(checkpointDirectory, outputDirectory, precision, yesTokenId, noTokenId, padTokenId, sourceHashes, Qwen3GraphOptions.Default, progress);
+
+    /// <summary>Builds with explicit graph options: the benchmark's way to compare the graph-level levers.</summary>
+    internal static void Build(
+        string checkpointDirectory, string outputDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId,
+        IReadOnlyDictionary<string, string> sourceHashes, Qwen3GraphOptions graphOptions, IProgress<BuildProgress>? progress = null)
     {
         var config = Qwen3Config.Load(Path.Combine(checkpointDirectory, "config.json"));
         var checkpoint = SafetensorsCheckpoint.Open(checkpointDirectory);
@@ -41,7 +47,7 @@ public static class Qwen3OnnxBuilder
                    progress?.Report(new BuildProgress("weights", done, total));
                }))
         {
-            new DecoderWriter(graph, config, checkpoint, weights, precision).Write(yesTokenId, noTokenId);
+            new DecoderWriter(graph, config, checkpoint, weights, precision, graphOptions).Write(yesTokenId, noTokenId);
         }
 
         var model = new ModelProto
@@ -53,6 +59,8 @@ public static class Qwen3OnnxBuilder
         };
         model.Graph.Name = "qwen3_reranker_score";
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
+        foreach (var domain in graph.Domains)
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = 1 });
         foreach (var (key, value) in new Dictionary<string, string>
                  {
                      ["architecture"] = "Qwen3ForCausalLM",
@@ -62,6 +70,7 @@ public static class Qwen3OnnxBuilder
                      ["pad_token_id"] = padTokenId.ToString(),
                      ["padding_side"] = "left",
                      ["dtype"] = precision.ToName(),
+                     ["graph_options"] = graphOptions.Describe(precision),
                  })
             model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
         using (var stream = File.Create(Path.Combine(outputDirectory, RerankerManifest.GraphFileName)))
@@ -88,14 +97,17 @@ public static class Qwen3OnnxBuilder
         progress?.Report(new BuildProgress("done", total, total));
     }
 
+
     /// <summary>Emits the graph and streams each weight into the data file in the order the graph first uses it.</summary>
-    private sealed class DecoderWriter(OnnxGraph g, Qwen3Config config, SafetensorsCheckpoint checkpoint, WeightFileWriter weights, ModelPrecision precision)
+    private sealed class DecoderWriter(
+        OnnxGraph g, Qwen3Config config, SafetensorsCheckpoint checkpoint, WeightFileWriter weights, ModelPrecision precision, Qwen3GraphOptions options)
     {
         private readonly DataType _compute = precision == ModelPrecision.Float32 ? DataType.Float : DataType.Float16;
         private readonly long _hidden = config.HiddenSize;
         private readonly long _headDim = config.HeadDim;
         private readonly long _heads = config.NumAttentionHeads;
         private readonly long _kvHeads = config.NumKeyValueHeads;
+        private readonly bool _fusedAttention = options.UsesFusedAttention(precision);
 
         public void Write(int yesTokenId, int noTokenId)
         {
@@ -104,55 +116,113 @@ public static class Qwen3OnnxBuilder
             g.AddOutput("logits", DataType.Float, "batch", "1");
 
             g.Scope = "rotary/";
-            var (cos, sin) = RotaryTables();
+            var rotary = RotaryInputs();
             g.Scope = "mask/";
-            var attentionBias = AttentionBias();
+            var mask = AttentionMasks();
 
             g.Scope = "embed/";
+            // The residual stream, and the input layer norm of the layer about to run.
             var x = g.Op("Gather", [Weight("model.embed_tokens.weight", [config.VocabSize, _hidden]), "input_ids"]);
-            for (var layer = 0; layer < config.NumHiddenLayers; layer++)
+            var normed = RmsNorm(x, "model.layers.0.input_layernorm.weight", _hidden);
+            var layers = config.NumHiddenLayers;
+            for (var layer = 0; layer < layers; layer++)
             {
                 g.Scope = $"layers.{layer}/";
                 var prefix = $"model.layers.{layer}.";
-                var attention = Attention(RmsNorm(x, prefix + "input_layernorm.weight", _hidden), prefix + "self_attn.", cos, sin, attentionBias);
-                x = g.Op("Add", [x, attention]);
-                var mlp = Mlp(RmsNorm(x, prefix + "post_attention_layernorm.weight", _hidden), prefix + "mlp.");
-                x = g.Op("Add", [x, mlp]);
-            }
+                // Only the last position's hidden state reaches the score, so the last layer needs keys and values at every
+                // position but queries, o_proj, the MLP and the residual only at the last one: the same numbers, less work.
+                var lastPositionOnly = options.LastLayerLastPositionOnly && layer == layers - 1;
+                string attention;
+                if (lastPositionOnly)
+                {
+                    attention = LastPositionAttention(normed, prefix + "self_attn.", rotary, mask);
+                    x = LastPosition(x);
+                }
+                else
+                {
+                    attention = Attention(normed, prefix + "self_attn.", rotary, mask);
+                }
 
-            g.Scope = "head/";
-            var last = g.Op("Slice", [x, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
-            if (_compute != DataType.Float)
-                last = g.Op("Cast", [last], ("to", DataType.Float));
-            var normed = RmsNormFloat32(last, "model.norm.weight");
-            var logit = g.Op("MatMul", [normed, ScoreHeadWeight(yesTokenId, noTokenId)]);
-            g.Identity(g.Op("Squeeze", [logit, g.Int64s(2)]), "logits");
+                (normed, x) = AddAndNorm(x, attention, prefix + "post_attention_layernorm.weight");
+                var mlp = Mlp(normed, prefix + "mlp.");
+                if (layer < layers - 1)
+                {
+                    (normed, x) = AddAndNorm(x, mlp, $"model.layers.{layer + 1}.input_layernorm.weight");
+                    continue;
+                }
+
+                g.Scope = "head/";
+                var final = FinalNorm(x, mlp, lastPositionOnly);
+                var logit = g.Op("MatMul", [final, ScoreHeadWeight(yesTokenId, noTokenId)]);
+                g.Identity(g.Op("Squeeze", [logit, g.Int64s(2)]), "logits");
+            }
         }
 
-        /// <summary>cos/sin of shape [batch, 1, sequence, head_dim], angles in float32 as transformers computes them.</summary>
-        private (string Cos, string Sin) RotaryTables()
+        private string LastPosition(string x) => g.Op("Slice", [x, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
+
+        /// <summary>model.norm(x + mlp) at the last position, in float32 whatever the compute type (as transformers upcasts).</summary>
+        private string FinalNorm(string x, string mlp, bool alreadyLastPosition)
+        {
+            if (!alreadyLastPosition)
+            {
+                x = LastPosition(x);
+                mlp = LastPosition(mlp);
+            }
+
+            if (_compute == DataType.Float && options.FusedNorms)
+                return g.MicrosoftOp("SkipSimplifiedLayerNormalization",
+                    [mlp, x, Weight("model.norm.weight", [_hidden], ModelPrecision.Float32)], ("epsilon", (float)config.RmsNormEps));
+            var last = g.Op("Add", [x, mlp]);
+            if (_compute != DataType.Float)
+                last = g.Op("Cast", [last], ("to", DataType.Float));
+            return RmsNormFloat32(last, "model.norm.weight");
+        }
+
+        private sealed record Rotary(string Cos, string Sin, string? PositionIds);
+
+        /// <summary>
+        /// Positions come from the mask: <c>(cumsum(mask) − 1) · mask</c>, so a row's angles do not depend on its padding.
+        /// With the contrib RotaryEmbedding op: the position ids [batch, sequence] and cos/sin caches [sequence, head_dim/2];
+        /// otherwise cos/sin tables of shape [batch, 1, sequence, head_dim]. Angles in float32 as transformers computes them.
+        /// </summary>
+        private Rotary RotaryInputs()
         {
             var cumulative = g.Op("CumSum", ["attention_mask", g.Int64Scalar(1)]);
             var positions = g.Op("Mul", [g.Op("Sub", [cumulative, g.Int64Scalar(1)]), "attention_mask"]);
-            var positionsFloat = g.Op("Unsqueeze", [g.Op("Cast", [positions], ("to", DataType.Float)), g.Int64s(-1)]);
             var half = (int)_headDim / 2;
             var inverseFrequencies = new float[half];
             // float32 throughout, as transformers: 1 / theta ** (arange(0, d, 2).float() / d)
             for (var i = 0; i < half; i++)
                 inverseFrequencies[i] = 1f / MathF.Pow((float)config.RopeTheta, 2f * i / _headDim);
-            var frequencies = g.Op("Mul", [positionsFloat, g.Floats(inverseFrequencies, half)]);
+            var frequenciesRow = g.Floats(inverseFrequencies, half);
+            if (options.RotaryContrib)
+            {
+                // Every position id is below the sequence length, so a cache of `sequence` rows covers them all.
+                var length = g.Op("Squeeze", [g.Op("Shape", ["input_ids"], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
+                var range = g.Op("Cast", [g.Op("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)])], ("to", DataType.Float));
+                var table = g.Op("Mul", [g.Op("Unsqueeze", [range, g.Int64s(1)]), frequenciesRow]);
+                return new Rotary(ToCompute(g.Op("Cos", [table])), ToCompute(g.Op("Sin", [table])), positions);
+            }
+
+            var positionsFloat = g.Op("Unsqueeze", [g.Op("Cast", [positions], ("to", DataType.Float)), g.Int64s(-1)]);
+            var frequencies = g.Op("Mul", [positionsFloat, frequenciesRow]);
             var angles = g.Op("Unsqueeze", [g.Op("Concat", [frequencies, frequencies], ("axis", -1L)), g.Int64s(1)]);
-            return (ToCompute(g.Op("Cos", [angles])), ToCompute(g.Op("Sin", [angles])));
+            return new Rotary(ToCompute(g.Op("Cos", [angles])), ToCompute(g.Op("Sin", [angles])), null);
         }
 
+        /// <param name="Bias">Additive float32 bias [batch, 1, 1, sequence, sequence] (unfused attention's layout).</param>
+        /// <param name="FusedBias">The same bias as [batch, 1, sequence, sequence], for GroupQueryAttention.</param>
+        /// <param name="LastRowBias">The last query row of the bias, [batch, 1, 1, 1, sequence].</param>
+        private sealed record Masks(string Bias, string? FusedBias, string LastRowBias, string SequenceLengthsMinusOne, string TotalLength);
+
         /// <summary>
-        /// Additive float32 bias [batch, 1, 1, sequence, sequence]: 0 where a query may attend (causal and the key is a real
-        /// token), float.MinValue elsewhere, as transformers' eager mask. A pad query always sees itself, so no softmax row is
-        /// all masked and no NaN can reach the real rows.
+        /// 0 where a query may attend (causal and the key is a real token), float.MinValue elsewhere, as transformers' eager
+        /// mask. A pad query always sees itself, so no softmax row is all masked and no NaN can reach the real rows.
         /// </summary>
-        private string AttentionBias()
+        private Masks AttentionMasks()
         {
-            var length = g.Op("Squeeze", [g.Op("Shape", ["input_ids"], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
+            var shape = g.Op("Shape", ["input_ids"]);
+            var length = g.Op("Squeeze", [g.Op("Slice", [shape, g.Int64s(1), g.Int64s(2)]), g.Int64s(0)]);
             var range = g.Op("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)]);
             var queryIndex = g.Op("Unsqueeze", [range, g.Int64s(1)]);
             var keyIndex = g.Op("Unsqueeze", [range, g.Int64s(0)]);
@@ -160,40 +230,57 @@ public static class Qwen3OnnxBuilder
             var diagonal = g.Op("Equal", [keyIndex, queryIndex]);
             var keyIsToken = g.Op("Cast", [g.Op("Unsqueeze", ["attention_mask", g.Int64s(1, 2, 3)])], ("to", DataType.Bool));
             var allowed = g.Op("Or", [g.Op("And", [causal, keyIsToken]), diagonal]);
-            return g.Op("Where", [allowed, g.FloatScalar(0f), g.FloatScalar(float.MinValue)]);
+            var bias = g.Op("Where", [allowed, g.FloatScalar(0f), g.FloatScalar(float.MinValue)]);
+            var lastRow = g.Op("Slice", [bias, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(3)]);
+            if (!_fusedAttention)
+                return new Masks(bias, null, lastRow, "", "");
+
+            // GroupQueryAttention: every row is `sequence` long (left padding is masked by the bias), so seqlens_k =
+            // sequence − 1 for each row and the kernel applies the causal part itself.
+            var fusedBias = g.Op("Squeeze", [bias, g.Int64s(1)]);
+            var total = g.Op("Cast", [length], ("to", DataType.Int32));
+            var batch = g.Op("Slice", [shape, g.Int64s(0), g.Int64s(1)]);
+            var lengths = g.Op("Expand", [g.Op("Sub", [total, g.Int32Scalar(1)]), batch]);
+            return new Masks(bias, fusedBias, lastRow, lengths, total);
         }
 
-        private string Attention(string x, string prefix, string cos, string sin, string bias)
+        /// <summary>q/k/v projections, per-head q/k RMSNorm, rotary embedding; q/k/v as [batch, sequence, heads·head_dim].</summary>
+        private (string Q, string K, string V) Projections(string x, string queryInput, string prefix, Rotary rotary, string? lastPositions)
         {
-            var queriesPerKv = _heads / _kvHeads;
-            var q = g.Op("MatMul", [x, LinearWeight(prefix + "q_proj.weight", _heads * _headDim, _hidden)]);
+            var q = g.Op("MatMul", [queryInput, LinearWeight(prefix + "q_proj.weight", _heads * _headDim, _hidden)]);
             var k = g.Op("MatMul", [x, LinearWeight(prefix + "k_proj.weight", _kvHeads * _headDim, _hidden)]);
             var v = g.Op("MatMul", [x, LinearWeight(prefix + "v_proj.weight", _kvHeads * _headDim, _hidden)]);
+            q = HeadNorm(q, prefix + "q_norm.weight", _heads);
+            k = HeadNorm(k, prefix + "k_norm.weight", _kvHeads);
+            if (rotary.PositionIds is { } positions)
+            {
+                q = g.MicrosoftOp("RotaryEmbedding", [q, lastPositions ?? positions, rotary.Cos, rotary.Sin], ("num_heads", _heads));
+                k = g.MicrosoftOp("RotaryEmbedding", [k, positions, rotary.Cos, rotary.Sin], ("num_heads", _kvHeads));
+            }
+            else
+            {
+                q = RotateFlat(q, _heads, lastPositions is null ? rotary.Cos : LastPositionTable(rotary.Cos), lastPositions is null ? rotary.Sin : LastPositionTable(rotary.Sin));
+                k = RotateFlat(k, _kvHeads, rotary.Cos, rotary.Sin);
+            }
 
-            // [b, s, heads·d] → [b, s, heads, d] → per-head RMSNorm → [b, heads, s, d], as Qwen3Attention does.
-            q = g.Op("Reshape", [q, g.Int64s(0, 0, _heads, _headDim)]);
-            q = g.Op("Transpose", [RmsNorm(q, prefix + "q_norm.weight", _headDim)], ("perm", new long[] { 0, 2, 1, 3 }));
-            k = g.Op("Reshape", [k, g.Int64s(0, 0, _kvHeads, _headDim)]);
-            k = g.Op("Transpose", [RmsNorm(k, prefix + "k_norm.weight", _headDim)], ("perm", new long[] { 0, 2, 1, 3 }));
-            v = g.Op("Transpose", [g.Op("Reshape", [v, g.Int64s(0, 0, _kvHeads, _headDim)])], ("perm", new long[] { 0, 2, 1, 3 }));
-            q = Rotate(q, cos, sin);
-            k = Rotate(k, cos, sin);
+            return (q, k, v);
+        }
 
-            // Grouped-query attention without copying K/V: query head h = kv·n + r uses kv head kv (transformers' repeat_kv),
-            // so view the queries as [b, kv, n, s, d] and let MatMul broadcast K and V over n.
-            var q5 = g.Op("Reshape", [q, g.Int64s(0, _kvHeads, queriesPerKv, -1, _headDim)]);
-            var k5 = g.Op("Unsqueeze", [k, g.Int64s(2)]);
-            var v5 = g.Op("Unsqueeze", [v, g.Int64s(2)]);
-            var scores = g.Op("MatMul", [q5, g.Op("Transpose", [k5], ("perm", new long[] { 0, 1, 2, 4, 3 }))]);
-            scores = g.Op("Mul", [scores, Scalar(1.0f / MathF.Sqrt(_headDim))]);
-            if (_compute != DataType.Float)
-                scores = g.Op("Cast", [scores], ("to", DataType.Float));
-            var probabilities = ToCompute(g.Op("Softmax", [g.Op("Add", [scores, bias])], ("axis", -1L)));
-            var context = g.Op("MatMul", [probabilities, v5]);
-            context = g.Op("Reshape", [context, g.Int64s(0, _heads, -1, _headDim)]);
-            context = g.Op("Transpose", [context], ("perm", new long[] { 0, 2, 1, 3 }));
-            context = g.Op("Reshape", [context, g.Int64s(0, 0, _heads * _headDim)]);
-            return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
+        private string LastPositionTable(string table) => g.Op("Slice", [table, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(2)]);
+
+        /// <summary>Qwen3's q_norm/k_norm: RMSNorm over head_dim of each head, on [batch, sequence, heads·head_dim].</summary>
+        private string HeadNorm(string x, string weightName, long heads)
+        {
+            var perHead = g.Op("Reshape", [x, g.Int64s(0, 0, heads, _headDim)]);
+            return g.Op("Reshape", [RmsNorm(perHead, weightName, _headDim), g.Int64s(0, 0, heads * _headDim)]);
+        }
+
+        /// <summary>Rotary embedding on [batch, sequence, heads·head_dim] with cos/sin tables [batch, 1, sequence, head_dim].</summary>
+        private string RotateFlat(string x, long heads, string cos, string sin)
+        {
+            var bnsh = g.Op("Transpose", [g.Op("Reshape", [x, g.Int64s(0, 0, heads, _headDim)])], ("perm", new long[] { 0, 2, 1, 3 }));
+            var rotated = Rotate(bnsh, cos, sin);
+            return g.Op("Reshape", [g.Op("Transpose", [rotated], ("perm", new long[] { 0, 2, 1, 3 })), g.Int64s(0, 0, heads * _headDim)]);
         }
 
         /// <summary>x·cos + rotate_half(x)·sin, with rotate_half(x) = [−x₂, x₁] over the two halves of head_dim.</summary>
@@ -204,6 +291,58 @@ public static class Qwen3OnnxBuilder
             return g.Op("Add", [g.Op("Mul", [x, cos]), g.Op("Mul", [rotated, sin])]);
         }
 
+        private string Attention(string x, string prefix, Rotary rotary, Masks masks)
+        {
+            var (q, k, v) = Projections(x, x, prefix, rotary, null);
+            string context;
+            if (_fusedAttention)
+            {
+                // com.microsoft.GroupQueryAttention (CPU, float32): softmax(q·kᵀ/√d + bias) over the causal part, then ·v;
+                // query head h reads kv head h / (heads / kv_heads), as transformers' repeat_kv. No past: a prompt pass.
+                context = g.DomainOp(OnnxGraph.MicrosoftDomain, "GroupQueryAttention",
+                    [q, k, v, "", "", masks.SequenceLengthsMinusOne, masks.TotalLength, "", "", "", masks.FusedBias!],
+                    [true, true, true], ("num_heads", _heads), ("kv_num_heads", _kvHeads))[0];
+            }
+            else
+            {
+                context = UnfusedAttention(q, k, v, masks.Bias);
+            }
+
+            return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
+        }
+
+        /// <summary>The last layer's attention for the last query only (keys and values over every position).</summary>
+        private string LastPositionAttention(string x, string prefix, Rotary rotary, Masks masks)
+        {
+            var lastPositions = rotary.PositionIds is { } positions ? LastPosition2D(positions) : "";
+            var (q, k, v) = Projections(x, LastPosition(x), prefix, rotary, lastPositions);
+            var context = UnfusedAttention(q, k, v, masks.LastRowBias);
+            return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
+        }
+
+        private string LastPosition2D(string x) => g.Op("Slice", [x, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
+
+        /// <summary>
+        /// Attention as transformers' eager code: scores in float32, additive bias, softmax, ·v. Grouped-query attention
+        /// without copying K/V: query head h = kv·n + r uses kv head kv (repeat_kv), so the queries are viewed as
+        /// [b, kv, n, s, d] and MatMul broadcasts K and V over n. Takes and returns [batch, sequence, heads·head_dim].
+        /// </summary>
+        private string UnfusedAttention(string q, string k, string v, string bias)
+        {
+            var queriesPerKv = _heads / _kvHeads;
+            var q5 = g.Op("Transpose", [g.Op("Reshape", [q, g.Int64s(0, 0, _kvHeads, queriesPerKv, _headDim)])], ("perm", new long[] { 0, 2, 3, 1, 4 }));
+            var k5 = g.Op("Transpose", [g.Op("Reshape", [k, g.Int64s(0, 0, _kvHeads, 1, _headDim)])], ("perm", new long[] { 0, 2, 3, 4, 1 }));
+            var v5 = g.Op("Transpose", [g.Op("Reshape", [v, g.Int64s(0, 0, _kvHeads, 1, _headDim)])], ("perm", new long[] { 0, 2, 3, 1, 4 }));
+            var scores = g.Op("MatMul", [q5, k5]);
+            scores = g.Op("Mul", [scores, Scalar(1.0f / MathF.Sqrt(_headDim))]);
+            if (_compute != DataType.Float)
+                scores = g.Op("Cast", [scores], ("to", DataType.Float));
+            var probabilities = ToCompute(g.Op("Softmax", [g.Op("Add", [scores, bias])], ("axis", -1L)));
+            var context = g.Op("MatMul", [probabilities, v5]); // [b, kv, n, s, d]
+            context = g.Op("Transpose", [context], ("perm", new long[] { 0, 3, 1, 2, 4 }));
+            return g.Op("Reshape", [context, g.Int64s(0, 0, _heads * _headDim)]);
+        }
+
         private string Mlp(string x, string prefix)
         {
             var gate = g.Op("MatMul", [x, LinearWeight(prefix + "gate_proj.weight", config.IntermediateSize, _hidden)]);
@@ -212,9 +351,26 @@ public static class Qwen3OnnxBuilder
             return g.Op("MatMul", [activated, LinearWeight(prefix + "down_proj.weight", _hidden, config.IntermediateSize)]);
         }
 
+        /// <summary>The residual add and the next RMSNorm: (norm(x + delta), x + delta), fused into one op when allowed.</summary>
+        private (string Normed, string Sum) AddAndNorm(string x, string delta, string weightName)
+        {
+            if (options.FusedNorms)
+            {
+                var outputs = g.DomainOp(OnnxGraph.MicrosoftDomain, "SkipSimplifiedLayerNormalization",
+                    [delta, x, Weight(weightName, [_hidden])], [true, false, false, true], ("epsilon", (float)config.RmsNormEps));
+                return (outputs[0], outputs[3]);
+            }
+
+            var sum = g.Op("Add", [x, delta]);
+            return (RmsNorm(sum, weightName, _hidden), sum);
+        }
+
         /// <summary>Qwen3RMSNorm: statistics in float32, the result cast back to the compute type before the weight.</summary>
         private string RmsNorm(string x, string weightName, long width)
         {
+            if (options.FusedNorms)
+                return g.Op("SimplifiedLayerNormalization", [x, Weight(weightName, [width])],
+                    ("axis", -1L), ("epsilon", (float)config.RmsNormEps), ("stash_type", 1L));
             var input = _compute == DataType.Float ? x : g.Op("Cast", [x], ("to", DataType.Float));
             return g.Op("Mul", [ToCompute(Normalize(input)), Weight(weightName, [width])]);
         }
@@ -272,4 +428,55 @@ public static class Qwen3OnnxBuilder
 
         private string ToCompute(string x) => _compute == DataType.Float ? x : g.Op("Cast", [x], ("to", _compute));
     }
+}
+
+/// <summary>How attention is written into the graph.</summary>
+internal enum AttentionKernel
+{
+    /// <summary>MatMul, Softmax and MatMul as transformers' eager code, materialising [batch, heads, seq, seq] scores.</summary>
+    Unfused,
+
+    /// <summary>ONNX Runtime's <c>com.microsoft.GroupQueryAttention</c> (float32 graphs; fp16 graphs stay unfused).</summary>
+    GroupQueryAttention,
+}
+
+/// <summary>
+/// Graph-level choices of the builder. Every combination computes the same scores (up to float rounding); they differ in
+/// speed and memory. <see cref="Default"/> is what <c>funcrerank build</c> and the cache write; the benchmark builds the
+/// others to measure each lever (README, Performance).
+/// </summary>
+internal sealed record Qwen3GraphOptions
+{
+    public static Qwen3GraphOptions Default { get; } = new();
+
+    /// <summary>The graph as the builder wrote it before the tuning work (builder version funcrerank-qwen3-score-1).</summary>
+    public static Qwen3GraphOptions Baseline { get; } = new()
+    {
+        Attention = AttentionKernel.Unfused,
+        LastLayerLastPositionOnly = false,
+        FusedNorms = false,
+        RotaryContrib = false,
+    };
+
+    public AttentionKernel Attention { get; init; } = AttentionKernel.GroupQueryAttention;
+
+    /// <summary>In the last layer, queries, o_proj and the MLP at the last position only (keys and values everywhere).</summary>
+    public bool LastLayerLastPositionOnly { get; init; } = true;
+
+    /// <summary>
+    /// RMSNorms written as SimplifiedLayerNormalization and residual add + norm as SkipSimplifiedLayerNormalization. Off by
+    /// default: ONNX Runtime already fuses the plain ops into SimplifiedLayerNormalization, and the Skip form measured no
+    /// faster on CPU (README, Performance).
+    /// </summary>
+    public bool FusedNorms { get; init; }
+
+    /// <summary>Rotary embedding as <c>com.microsoft.RotaryEmbedding</c> instead of Split/Neg/Concat/Mul/Add. Off by default: no measured gain.</summary>
+    public bool RotaryContrib { get; init; }
+
+    public bool UsesFusedAttention(ModelPrecision precision) =>
+        Attention == AttentionKernel.GroupQueryAttention && precision == ModelPrecision.Float32;
+
+    public string Describe(ModelPrecision precision) =>
+        $"attention={(UsesFusedAttention(precision) ? "GroupQueryAttention" : "unfused")};" +
+        $"last_layer_last_position_only={LastLayerLastPositionOnly};fused_norms={FusedNorms};rotary_contrib={RotaryContrib}";
 }

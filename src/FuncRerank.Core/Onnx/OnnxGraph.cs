@@ -24,13 +24,33 @@ internal sealed class OnnxGraph
     public string Op(string opType, string[] inputs, params (string Name, object Value)[] attributes) =>
         OpWithOutputs(opType, inputs, 1, attributes)[0];
 
-    public string[] OpWithOutputs(string opType, string[] inputs, int outputCount, params (string Name, object Value)[] attributes)
+    public string[] OpWithOutputs(string opType, string[] inputs, int outputCount, params (string Name, object Value)[] attributes) =>
+        DomainOp("", opType, inputs, Enumerable.Repeat(true, outputCount).ToArray(), attributes);
+
+    /// <summary>A node of ONNX Runtime's contrib domain (<c>com.microsoft</c>); returns its first output.</summary>
+    public string MicrosoftOp(string opType, string[] inputs, params (string Name, object Value)[] attributes) =>
+        DomainOp(MicrosoftDomain, opType, inputs, [true], attributes)[0];
+
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>Domains other than the default one that nodes use (each needs an opset import).</summary>
+    public IReadOnlySet<string> Domains => _domains;
+
+    private readonly HashSet<string> _domains = [];
+
+    /// <summary>
+    /// Adds a node in <paramref name="domain"/>. Inputs may be "" (an optional input left out); <paramref name="outputs"/>
+    /// says which outputs are used: the others are left unnamed (""), as ONNX allows for optional outputs.
+    /// </summary>
+    public string[] DomainOp(string domain, string opType, string[] inputs, bool[] outputs, params (string Name, object Value)[] attributes)
     {
         var id = $"{Scope}{opType}_{_counter++}";
-        var node = new NodeProto { OpType = opType, Name = id };
+        var node = new NodeProto { OpType = opType, Name = id, Domain = domain };
+        if (domain.Length > 0)
+            _domains.Add(domain);
         node.Input.AddRange(inputs);
-        for (var i = 0; i < outputCount; i++)
-            node.Output.Add(outputCount == 1 ? id : $"{id}:{i}");
+        for (var i = 0; i < outputs.Length; i++)
+            node.Output.Add(!outputs[i] ? "" : outputs.Length == 1 ? id : $"{id}:{i}");
         foreach (var (name, value) in attributes)
             node.Attribute.Add(Attribute(name, value));
         Proto.Node.Add(node);
@@ -49,6 +69,8 @@ internal sealed class OnnxGraph
     public string Int64s(params long[] values) => Initializer(DataType.Int64, [values.Length], MemoryMarshalBytes(values));
 
     public string Int64Scalar(long value) => Initializer(DataType.Int64, [], MemoryMarshalBytes([value]));
+
+    public string Int32Scalar(int value) => Initializer(DataType.Int32, [], MemoryMarshalBytes([value]));
 
     public string FloatScalar(float value) => Initializer(DataType.Float, [], MemoryMarshalBytes([value]));
 
