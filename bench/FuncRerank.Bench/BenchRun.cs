@@ -238,10 +238,10 @@ internal static class BenchRun
         var prompts = request.Documents.Select(d => reranker.Prompt.Build(request.Query, d)).ToArray();
         record.TokenizeSeconds = watch.Elapsed.TotalSeconds;
         record.Prompts = prompts;
-        record.Batches = LengthSortedBatches.Plan(prompts.Select(p => p.Length).ToArray(), maxBatchTokens);
+        record.Batches = BatchPlanner.PlanAlone(prompts.Select(p => p.Length).ToArray(), maxBatchTokens);
         record.MaxBatchTokens = maxBatchTokens;
         watch.Restart();
-        record.Logits = reranker.ComputeLogits(prompts);
+        record.Logits = reranker.Score(prompts).Select(s => s.Logit).ToArray();
         record.ModelSeconds = watch.Elapsed.TotalSeconds;
     }
 
