@@ -65,12 +65,12 @@ internal static class BenchCommands
         var group = new Option<string>("--group") { Description = "graph, session, both, or load (session creation time)", DefaultValueFactory = _ => "both" };
         var shapesOption = new Option<string>("--shapes")
         {
-            Description = "Batch shapes to time, as BATCHxSEQ,...",
-            DefaultValueFactory = _ => string.Join(",", FuncRerank.Bench.Levers.DefaultShapes.Select(s => $"{s.Batch}x{s.Sequence}")),
+            Description = "Batch shapes to time, as BATCHxSEQ or BATCHxSEQ/F (rows shrinking evenly to F·SEQ tokens, left-padded), comma-separated",
+            DefaultValueFactory = _ => string.Join(",", FuncRerank.Bench.Levers.DefaultShapes.Select(s => s.ToString())),
         };
         var variants = new Option<string?>("--variants")
         {
-            Description = "Graph variants to compare, as indices into the list (0 baseline, 1 default, 2-5 the default with one lever flipped), e.g. 1,2",
+            Description = "Graph variants to compare, as indices into the list (0 baseline, 1 default, 2-6 the default with one lever flipped, 7 without both contrib ops), e.g. 1,2",
         };
         var command = new Command("levers", "Measure each graph and session tuning lever, interleaved, and check that graphs agree")
         {
@@ -214,14 +214,18 @@ internal static class BenchCommands
         return directory;
     }
 
-    public static (int Batch, int Sequence)[] ParseShapes(string text) =>
+    /// <summary>BATCHxSEQ[/F],...: F below 1 makes the rows shrink evenly to F·SEQ tokens (a left-padded batch).</summary>
+    public static BatchShape[] ParseShapes(string text) =>
         text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(s =>
             {
-                var parts = s.Split('x');
-                if (parts.Length != 2 || !int.TryParse(parts[0], out var b) || !int.TryParse(parts[1], out var q) || b < 1 || q < 1)
-                    throw new ArgumentException($"--shapes: '{s}' is not BATCHxSEQUENCE");
-                return (b, q);
+                var fraction = 1.0;
+                var slash = s.Split('/');
+                var parts = slash[0].Split('x');
+                if (slash.Length > 2 || (slash.Length == 2 && (!double.TryParse(slash[1], System.Globalization.CultureInfo.InvariantCulture, out fraction) || fraction is <= 0 or > 1))
+                    || parts.Length != 2 || !int.TryParse(parts[0], out var b) || !int.TryParse(parts[1], out var q) || b < 1 || q < 1)
+                    throw new ArgumentException($"--shapes: '{s}' is not BATCHxSEQUENCE or BATCHxSEQUENCE/FRACTION");
+                return new BatchShape(b, q, fraction);
             }).ToArray();
 }
 

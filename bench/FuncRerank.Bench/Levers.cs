@@ -5,6 +5,18 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace FuncRerank.Bench;
 
+/// <summary>
+/// A batch to time: <paramref name="Batch"/> rows, the longest <paramref name="Sequence"/> tokens; with
+/// <paramref name="ShortestFraction"/> below 1 the rows shrink evenly down to that fraction of it (left-padded).
+/// </summary>
+internal sealed record BatchShape(int Batch, int Sequence, double ShortestFraction = 1)
+{
+    public int RowLength(int row) =>
+        Batch == 1 ? Sequence : Sequence - (int)Math.Round((1 - ShortestFraction) * Sequence * row / (Batch - 1));
+
+    public override string ToString() => ShortestFraction < 1 ? $"{Batch}x{Sequence}/{ShortestFraction:0.##}" : $"{Batch}x{Sequence}";
+}
+
 /// <summary>One configuration under test: a built graph and the session settings it runs with.</summary>
 internal sealed record Variant(string Name, string Directory, Action<SessionOptions>? Tune = null, int Threads = 0);
 
@@ -17,17 +29,20 @@ internal sealed record Variant(string Name, string Directory, Action<SessionOpti
 /// </summary>
 internal static class Levers
 {
-    public static readonly (int Batch, int Sequence)[] DefaultShapes = [(32, 128), (8, 512), (2, 2000)];
+    /// <summary>Full rows of 128, 512 and 2,000 tokens, and two left-padded batches whose rows shrink evenly to half / a fifth.</summary>
+    public static readonly BatchShape[] DefaultShapes = [new(32, 128), new(8, 512), new(2, 2000), new(16, 1000, 0.5), new(4, 2000, 0.2)];
 
-    /// <summary>The builder's graph before the tuning work, the default, and the default with one lever flipped each.</summary>
+    /// <summary>The builder's graph before the tuning work, the default, and the default with one lever flipped each (the last: two).</summary>
     public static IReadOnlyList<(string Name, Qwen3GraphOptions Options)> GraphVariants() =>
     [
         ("baseline (builder v1)", Qwen3GraphOptions.Baseline),
         ("default (builder v2)", Qwen3GraphOptions.Default),
         ("default, unfused attention", Qwen3GraphOptions.Default with { Attention = AttentionKernel.Unfused }),
         ("default, full last layer", Qwen3GraphOptions.Default with { LastLayerLastPositionOnly = false }),
-        ("default + fused norm ops", Qwen3GraphOptions.Default with { FusedNorms = true }),
-        ("default + RotaryEmbedding op", Qwen3GraphOptions.Default with { RotaryContrib = true }),
+        ("default, padded tokens", Qwen3GraphOptions.Default with { PackedTokens = false }),
+        ("default, plain-op norms", Qwen3GraphOptions.Default with { FusedNorms = false }),
+        ("default, plain-op rotary", Qwen3GraphOptions.Default with { RotaryContrib = false }),
+        ("default, neither contrib op", Qwen3GraphOptions.Default with { FusedNorms = false, RotaryContrib = false }),
     ];
 
     public static void NoSpinning(SessionOptions options) => options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
@@ -103,11 +118,11 @@ internal static class Levers
     /// Before each run it waits for the machine to be quiet (other processes under <see cref="QuietCores"/> cores), and
     /// runs during which other processes still took more than that are left out of the medians (counted in "noisy").
     /// </summary>
-    public static void Time(IReadOnlyList<Variant> variants, (int Batch, int Sequence)[] shapes, int rounds, TextWriter output)
+    public static void Time(IReadOnlyList<Variant> variants, BatchShape[] shapes, int rounds, TextWriter output)
     {
         var random = new Random(5);
         var inputs = shapes.Select(s => Enumerable.Range(0, s.Batch)
-            .Select(_ => Enumerable.Range(0, s.Sequence).Select(_ => random.Next(200, 150000)).ToArray()).ToArray()).ToArray();
+            .Select(i => Enumerable.Range(0, s.RowLength(i)).Select(_ => random.Next(200, 150000)).ToArray()).ToArray()).ToArray();
         var runners = new List<ModelRunner>();
         var load = new MachineLoad();
         try
@@ -140,7 +155,7 @@ internal static class Levers
                 }
             }
 
-            output.WriteLine($"  {"variant",-36} " + string.Join(" ", shapes.Select(s => $"{$"{s.Batch}x{s.Sequence} wall/CPU",16}")) +
+            output.WriteLine($"  {"variant",-36} " + string.Join(" ", shapes.Select(s => $"{$"{s} wall/CPU",16}")) +
                              $" {"sum ms",8} {"vs first",8} {"noisy",6} {"CPU ms",8} {"vs first",8} {"load s",7}");
             double? firstSum = null;
             double? firstCpu = null;

@@ -115,6 +115,8 @@ public static class Qwen3OnnxBuilder
             g.AddInput("attention_mask", DataType.Int64, "batch", "sequence");
             g.AddOutput("logits", DataType.Float, "batch", "1");
 
+            g.Scope = "tokens/";
+            _tokens = TokenLayout();
             g.Scope = "rotary/";
             var rotary = RotaryInputs();
             g.Scope = "mask/";
@@ -122,7 +124,8 @@ public static class Qwen3OnnxBuilder
 
             g.Scope = "embed/";
             // The residual stream, and the input layer norm of the layer about to run.
-            var x = g.Op("Gather", [Weight("model.embed_tokens.weight", [config.VocabSize, _hidden]), "input_ids"]);
+            var ids = _tokens.Packed ? g.Op("Gather", [g.Op("Reshape", ["input_ids", g.Int64s(-1)]), _tokens.Indices!]) : "input_ids";
+            var x = g.Op("Gather", [Weight("model.embed_tokens.weight", [config.VocabSize, _hidden]), ids]);
             var normed = RmsNorm(x, "model.layers.0.input_layernorm.weight", _hidden);
             var layers = config.NumHiddenLayers;
             for (var layer = 0; layer < layers; layer++)
@@ -136,7 +139,7 @@ public static class Qwen3OnnxBuilder
                 if (lastPositionOnly)
                 {
                     attention = LastPositionAttention(normed, prefix + "self_attn.", rotary, mask);
-                    x = LastPosition(x);
+                    x = LastTokens(x);
                 }
                 else
                 {
@@ -158,15 +161,57 @@ public static class Qwen3OnnxBuilder
             }
         }
 
-        private string LastPosition(string x) => g.Op("Slice", [x, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
+        private Tokens _tokens = null!;
+
+        /// <param name="Packed">The residual stream holds only the real tokens, [tokens, hidden], instead of [batch, sequence, hidden].</param>
+        /// <param name="Indices">Packed: the flat index (row·sequence + column) of each real token, [tokens].</param>
+        /// <param name="Last">Packed: the position in the packed stream of each row's last token, [batch].</param>
+        /// <param name="Unpack">
+        /// Packed: for each (row, column), the packed index of that token, [batch, sequence]; pads point at some real token
+        /// (they are masked as keys and their query rows are dropped, so any finite value will do).
+        /// </param>
+        /// <param name="FlatLength">Packed: batch·sequence, as a 1-element tensor.</param>
+        private sealed record Tokens(bool Packed, string? Indices, string? Last, string? Unpack, string? FlatLength);
+
+        /// <summary>
+        /// Packed layout: left padding is dropped before the embedding, so the linear layers, norms and the MLP compute real
+        /// tokens only; attention gathers q/k/v back to [batch, sequence] and its output back to the packed stream.
+        /// </summary>
+        private Tokens TokenLayout()
+        {
+            if (!options.PackedTokens)
+                return new Tokens(false, null, null, null, null);
+            var flatMask = g.Op("Reshape", ["attention_mask", g.Int64s(-1)]);
+            var indices = g.Op("Squeeze", [g.Op("NonZero", [flatMask]), g.Int64s(0)]);
+            var lengths = g.Op("ReduceSum", ["attention_mask", g.Int64s(1)], ("keepdims", 0L));
+            var last = g.Op("Sub", [g.Op("CumSum", [lengths, g.Int64Scalar(0)]), g.Int64Scalar(1)]);
+            // Packed order is flat order, so a real token's packed index is the count of real tokens before it.
+            var unpack = g.Op("Max", [g.Op("Sub", [g.Op("CumSum", [flatMask, g.Int64Scalar(0)]), g.Int64Scalar(1)]), g.Int64Scalar(0)]);
+            unpack = g.Op("Reshape", [unpack, g.Op("Shape", ["input_ids"])]);
+            var flatLength = g.Op("ReduceProd", [g.Op("Shape", ["input_ids"])], ("keepdims", 1L));
+            return new Tokens(true, indices, last, unpack, flatLength);
+        }
+
+        /// <summary>Each row's last token, as [batch, 1, width] (from [batch, sequence, width], or from the packed stream).</summary>
+        private string LastTokens(string x) =>
+            _tokens.Packed
+                ? g.Op("Unsqueeze", [g.Op("Gather", [x, _tokens.Last!]), g.Int64s(1)])
+                : g.Op("Slice", [x, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
+
+        /// <summary>Packed [tokens, width] → [batch, sequence, width] (pads hold some real token's values); unchanged when not packed.</summary>
+        private string ToPadded(string x) => _tokens.Packed ? g.Op("Gather", [x, _tokens.Unpack!]) : x;
+
+        /// <summary>[batch, sequence, width] → packed [tokens, width]; unchanged when not packed.</summary>
+        private string FromPadded(string x, long width) =>
+            _tokens.Packed ? g.Op("Gather", [g.Op("Reshape", [x, g.Int64s(-1, width)]), _tokens.Indices!]) : x;
 
         /// <summary>model.norm(x + mlp) at the last position, in float32 whatever the compute type (as transformers upcasts).</summary>
         private string FinalNorm(string x, string mlp, bool alreadyLastPosition)
         {
             if (!alreadyLastPosition)
             {
-                x = LastPosition(x);
-                mlp = LastPosition(mlp);
+                x = LastTokens(x);
+                mlp = LastTokens(mlp);
             }
 
             if (_compute == DataType.Float && options.FusedNorms)
@@ -178,17 +223,20 @@ public static class Qwen3OnnxBuilder
             return RmsNormFloat32(last, "model.norm.weight");
         }
 
+        /// <param name="Cos">Per token: [batch, sequence, 1, head_dim] (packed: [tokens, 1, head_dim]); with the contrib op, the cache [sequence, head_dim/2].</param>
+        /// <param name="PositionIds">With the contrib op: position ids, [batch, sequence] (packed: [1, tokens]).</param>
         private sealed record Rotary(string Cos, string Sin, string? PositionIds);
 
         /// <summary>
         /// Positions come from the mask: <c>(cumsum(mask) − 1) · mask</c>, so a row's angles do not depend on its padding.
-        /// With the contrib RotaryEmbedding op: the position ids [batch, sequence] and cos/sin caches [sequence, head_dim/2];
-        /// otherwise cos/sin tables of shape [batch, 1, sequence, head_dim]. Angles in float32 as transformers computes them.
+        /// Angles in float32 as transformers computes them (position · inverse frequency, then cos/sin).
         /// </summary>
         private Rotary RotaryInputs()
         {
             var cumulative = g.Op("CumSum", ["attention_mask", g.Int64Scalar(1)]);
             var positions = g.Op("Mul", [g.Op("Sub", [cumulative, g.Int64Scalar(1)]), "attention_mask"]);
+            if (_tokens.Packed)
+                positions = g.Op("Gather", [g.Op("Reshape", [positions, g.Int64s(-1)]), _tokens.Indices!]);
             var half = (int)_headDim / 2;
             var inverseFrequencies = new float[half];
             // float32 throughout, as transformers: 1 / theta ** (arange(0, d, 2).float() / d)
@@ -197,16 +245,18 @@ public static class Qwen3OnnxBuilder
             var frequenciesRow = g.Floats(inverseFrequencies, half);
             if (options.RotaryContrib)
             {
-                // Every position id is below the sequence length, so a cache of `sequence` rows covers them all.
-                var length = g.Op("Squeeze", [g.Op("Shape", ["input_ids"], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
+                // Every position id is below the sequence length, so a cache of `sequence` rows covers them all; the kernel
+                // also wants at least as many rows as its input has positions, which for a packed stream is up to batch·sequence.
+                var length = g.Op("Squeeze", [_tokens.Packed ? _tokens.FlatLength! : g.Op("Shape", ["input_ids"], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
                 var range = g.Op("Cast", [g.Op("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)])], ("to", DataType.Float));
                 var table = g.Op("Mul", [g.Op("Unsqueeze", [range, g.Int64s(1)]), frequenciesRow]);
-                return new Rotary(ToCompute(g.Op("Cos", [table])), ToCompute(g.Op("Sin", [table])), positions);
+                var ids = _tokens.Packed ? g.Op("Unsqueeze", [positions, g.Int64s(0)]) : positions;
+                return new Rotary(ToCompute(g.Op("Cos", [table])), ToCompute(g.Op("Sin", [table])), ids);
             }
 
             var positionsFloat = g.Op("Unsqueeze", [g.Op("Cast", [positions], ("to", DataType.Float)), g.Int64s(-1)]);
             var frequencies = g.Op("Mul", [positionsFloat, frequenciesRow]);
-            var angles = g.Op("Unsqueeze", [g.Op("Concat", [frequencies, frequencies], ("axis", -1L)), g.Int64s(1)]);
+            var angles = g.Op("Unsqueeze", [g.Op("Concat", [frequencies, frequencies], ("axis", -1L)), g.Int64s(-2)]);
             return new Rotary(ToCompute(g.Op("Cos", [angles])), ToCompute(g.Op("Sin", [angles])), null);
         }
 
@@ -244,43 +294,46 @@ public static class Qwen3OnnxBuilder
             return new Masks(bias, fusedBias, lastRow, lengths, total);
         }
 
-        /// <summary>q/k/v projections, per-head q/k RMSNorm, rotary embedding; q/k/v as [batch, sequence, heads·head_dim].</summary>
-        private (string Q, string K, string V) Projections(string x, string queryInput, string prefix, Rotary rotary, string? lastPositions)
+        /// <summary>
+        /// q/k/v projections, per-head q/k RMSNorm, rotary embedding. Inputs and outputs are token-major: [..., heads·head_dim]
+        /// with the leading dims of <paramref name="x"/> ([batch, sequence] or packed [tokens]); queries may be taken from
+        /// <paramref name="queryInput"/> with its own rotary tables (the last layer's last tokens).
+        /// </summary>
+        private (string Q, string K, string V) Projections(string x, string queryInput, string prefix, Rotary rotary, Rotary queryRotary,
+            int rank, int queryRank)
         {
             var q = g.Op("MatMul", [queryInput, LinearWeight(prefix + "q_proj.weight", _heads * _headDim, _hidden)]);
             var k = g.Op("MatMul", [x, LinearWeight(prefix + "k_proj.weight", _kvHeads * _headDim, _hidden)]);
             var v = g.Op("MatMul", [x, LinearWeight(prefix + "v_proj.weight", _kvHeads * _headDim, _hidden)]);
-            q = HeadNorm(q, prefix + "q_norm.weight", _heads);
-            k = HeadNorm(k, prefix + "k_norm.weight", _kvHeads);
+            q = HeadNorm(q, prefix + "q_norm.weight", _heads, queryRank);
+            k = HeadNorm(k, prefix + "k_norm.weight", _kvHeads, rank);
+            return (Rope(q, _heads, queryRotary, queryRank), Rope(k, _kvHeads, rotary, rank), v);
+        }
+
+        /// <summary>Reshape of the last dim [heads·head_dim] ↔ [heads, head_dim], keeping the leading dims (rank = input rank).</summary>
+        private string SplitHeads(string x, long heads, int rank) =>
+            g.Op("Reshape", [x, rank == 2 ? g.Int64s(0, heads, _headDim) : g.Int64s(0, 0, heads, _headDim)]);
+
+        private string MergeHeads(string x, long heads, int rank) =>
+            g.Op("Reshape", [x, rank == 2 ? g.Int64s(0, heads * _headDim) : g.Int64s(0, 0, heads * _headDim)]);
+
+        /// <summary>Qwen3's q_norm/k_norm: RMSNorm over head_dim of each head.</summary>
+        private string HeadNorm(string x, string weightName, long heads, int rank) =>
+            MergeHeads(RmsNorm(SplitHeads(x, heads, rank), weightName, _headDim), heads, rank);
+
+        /// <summary>Rotary embedding on token-major [..., heads·head_dim].</summary>
+        private string Rope(string x, long heads, Rotary rotary, int rank)
+        {
             if (rotary.PositionIds is { } positions)
             {
-                q = g.MicrosoftOp("RotaryEmbedding", [q, lastPositions ?? positions, rotary.Cos, rotary.Sin], ("num_heads", _heads));
-                k = g.MicrosoftOp("RotaryEmbedding", [k, positions, rotary.Cos, rotary.Sin], ("num_heads", _kvHeads));
-            }
-            else
-            {
-                q = RotateFlat(q, _heads, lastPositions is null ? rotary.Cos : LastPositionTable(rotary.Cos), lastPositions is null ? rotary.Sin : LastPositionTable(rotary.Sin));
-                k = RotateFlat(k, _kvHeads, rotary.Cos, rotary.Sin);
+                // RotaryEmbedding wants [batch, sequence, hidden]: a packed stream is one row.
+                if (rank == 2)
+                    return g.Op("Squeeze", [g.MicrosoftOp("RotaryEmbedding", [g.Op("Unsqueeze", [x, g.Int64s(0)]), positions, rotary.Cos, rotary.Sin],
+                        ("num_heads", heads)), g.Int64s(0)]);
+                return g.MicrosoftOp("RotaryEmbedding", [x, positions, rotary.Cos, rotary.Sin], ("num_heads", heads));
             }
 
-            return (q, k, v);
-        }
-
-        private string LastPositionTable(string table) => g.Op("Slice", [table, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(2)]);
-
-        /// <summary>Qwen3's q_norm/k_norm: RMSNorm over head_dim of each head, on [batch, sequence, heads·head_dim].</summary>
-        private string HeadNorm(string x, string weightName, long heads)
-        {
-            var perHead = g.Op("Reshape", [x, g.Int64s(0, 0, heads, _headDim)]);
-            return g.Op("Reshape", [RmsNorm(perHead, weightName, _headDim), g.Int64s(0, 0, heads * _headDim)]);
-        }
-
-        /// <summary>Rotary embedding on [batch, sequence, heads·head_dim] with cos/sin tables [batch, 1, sequence, head_dim].</summary>
-        private string RotateFlat(string x, long heads, string cos, string sin)
-        {
-            var bnsh = g.Op("Transpose", [g.Op("Reshape", [x, g.Int64s(0, 0, heads, _headDim)])], ("perm", new long[] { 0, 2, 1, 3 }));
-            var rotated = Rotate(bnsh, cos, sin);
-            return g.Op("Reshape", [g.Op("Transpose", [rotated], ("perm", new long[] { 0, 2, 1, 3 })), g.Int64s(0, 0, heads * _headDim)]);
+            return MergeHeads(Rotate(SplitHeads(x, heads, rank), rotary.Cos, rotary.Sin), heads, rank);
         }
 
         /// <summary>x·cos + rotate_half(x)·sin, with rotate_half(x) = [−x₂, x₁] over the two halves of head_dim.</summary>
@@ -291,9 +344,14 @@ public static class Qwen3OnnxBuilder
             return g.Op("Add", [g.Op("Mul", [x, cos]), g.Op("Mul", [rotated, sin])]);
         }
 
+        private int StreamRank => _tokens.Packed ? 2 : 3;
+
         private string Attention(string x, string prefix, Rotary rotary, Masks masks)
         {
-            var (q, k, v) = Projections(x, x, prefix, rotary, null);
+            var (q, k, v) = Projections(x, x, prefix, rotary, rotary, StreamRank, StreamRank);
+            q = ToPadded(q);
+            k = ToPadded(k);
+            v = ToPadded(v);
             string context;
             if (_fusedAttention)
             {
@@ -308,19 +366,32 @@ public static class Qwen3OnnxBuilder
                 context = UnfusedAttention(q, k, v, masks.Bias);
             }
 
+            context = FromPadded(context, _heads * _headDim);
             return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
         }
 
-        /// <summary>The last layer's attention for the last query only (keys and values over every position).</summary>
+        /// <summary>The last layer's attention for each row's last query only (keys and values over every position).</summary>
         private string LastPositionAttention(string x, string prefix, Rotary rotary, Masks masks)
         {
-            var lastPositions = rotary.PositionIds is { } positions ? LastPosition2D(positions) : "";
-            var (q, k, v) = Projections(x, LastPosition(x), prefix, rotary, lastPositions);
-            var context = UnfusedAttention(q, k, v, masks.LastRowBias);
+            var lastRotary = rotary.PositionIds is { } positions
+                ? rotary with { PositionIds = LastTokenPositions(positions) }
+                : new Rotary(LastTokenTable(rotary.Cos), LastTokenTable(rotary.Sin), null);
+            var (q, k, v) = Projections(x, LastTokens(x), prefix, rotary, lastRotary, StreamRank, 3);
+            var context = UnfusedAttention(q, ToPadded(k), ToPadded(v), masks.LastRowBias);
             return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
         }
 
-        private string LastPosition2D(string x) => g.Op("Slice", [x, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
+        /// <summary>Position ids of each row's last token, [batch, 1].</summary>
+        private string LastTokenPositions(string positions) =>
+            _tokens.Packed
+                ? g.Op("Unsqueeze", [g.Op("Gather", [g.Op("Squeeze", [positions, g.Int64s(0)]), _tokens.Last!]), g.Int64s(1)])
+                : g.Op("Slice", [positions, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
+
+        /// <summary>cos/sin rows of each row's last token, [batch, 1, 1, head_dim].</summary>
+        private string LastTokenTable(string table) =>
+            _tokens.Packed
+                ? g.Op("Unsqueeze", [g.Op("Gather", [table, _tokens.Last!]), g.Int64s(1)])
+                : g.Op("Slice", [table, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(1)]);
 
         /// <summary>
         /// Attention as transformers' eager code: scores in float32, additive bias, softmax, ·v. Grouped-query attention
@@ -456,6 +527,7 @@ internal sealed record Qwen3GraphOptions
         LastLayerLastPositionOnly = false,
         FusedNorms = false,
         RotaryContrib = false,
+        PackedTokens = false,
     };
 
     public AttentionKernel Attention { get; init; } = AttentionKernel.GroupQueryAttention;
@@ -464,19 +536,24 @@ internal sealed record Qwen3GraphOptions
     public bool LastLayerLastPositionOnly { get; init; } = true;
 
     /// <summary>
-    /// RMSNorms written as SimplifiedLayerNormalization and residual add + norm as SkipSimplifiedLayerNormalization. Off by
-    /// default: ONNX Runtime already fuses the plain ops into SimplifiedLayerNormalization, and the Skip form measured no
-    /// faster on CPU (README, Performance).
+    /// RMSNorms written as SimplifiedLayerNormalization and each residual add + norm as SkipSimplifiedLayerNormalization
+    /// (ONNX Runtime fuses the plain ops into the first by itself, not into the second).
     /// </summary>
-    public bool FusedNorms { get; init; }
+    public bool FusedNorms { get; init; } = true;
 
-    /// <summary>Rotary embedding as <c>com.microsoft.RotaryEmbedding</c> instead of Split/Neg/Concat/Mul/Add. Off by default: no measured gain.</summary>
-    public bool RotaryContrib { get; init; }
+    /// <summary>Rotary embedding as <c>com.microsoft.RotaryEmbedding</c> instead of Split/Neg/Concat/Mul/Add.</summary>
+    public bool RotaryContrib { get; init; } = true;
+
+    /// <summary>
+    /// Drop the padding before the embedding: linear layers, norms and the MLP run on the real tokens only, attention
+    /// gathers back to [batch, sequence]. Saves the padded rows' dense work, costs four gathers per layer.
+    /// </summary>
+    public bool PackedTokens { get; init; } = true;
 
     public bool UsesFusedAttention(ModelPrecision precision) =>
         Attention == AttentionKernel.GroupQueryAttention && precision == ModelPrecision.Float32;
 
     public string Describe(ModelPrecision precision) =>
         $"attention={(UsesFusedAttention(precision) ? "GroupQueryAttention" : "unfused")};" +
-        $"last_layer_last_position_only={LastLayerLastPositionOnly};fused_norms={FusedNorms};rotary_contrib={RotaryContrib}";
+        $"last_layer_last_position_only={LastLayerLastPositionOnly};packed_tokens={PackedTokens};fused_norms={FusedNorms};rotary_contrib={RotaryContrib}";
 }

@@ -59,8 +59,10 @@ public class BenchSmokeTests
         var result = BenchCommands.Run().Parse(["--mixed-requests", "2", "--small-concurrency", "8", "--torch-env", "OPENBLAS_NUM_THREADS=1", "--no-torch"]);
         Assert.Empty(result.Errors);
         Assert.NotEmpty(BenchCommands.Run().Parse(["--mixed-requests", "two"]).Errors);
-        Assert.Equal([(32, 128), (2, 2000)], BenchCommands.ParseShapes("32x128, 2x2000"));
+        Assert.Equal([new BatchShape(32, 128), new BatchShape(2, 2000, 0.5)], BenchCommands.ParseShapes("32x128, 2x2000/0.5"));
+        Assert.Equal([2000, 1000], Enumerable.Range(0, 2).Select(new BatchShape(2, 2000, 0.5).RowLength));
         Assert.Throws<ArgumentException>(() => BenchCommands.ParseShapes("32by128"));
+        Assert.Throws<ArgumentException>(() => BenchCommands.ParseShapes("32x128/1.5"));
         Assert.Equal("1", BenchCommands.ParseEnvironment(["OPENBLAS_NUM_THREADS=1"])["OPENBLAS_NUM_THREADS"]);
         Assert.Throws<ArgumentException>(() => BenchCommands.ParseEnvironment(["=1"]));
     }
