@@ -311,7 +311,7 @@ internal static class BenchRun
             var realTokens = records.Sum(r => r.Prompts.Sum(p => (long)p.Length));
             var paddedTokens = records.Sum(r => r.Batches.Sum(b => (long)b.Length * b.Max(i => r.Prompts[i].Length)));
             var naiveFlops = records.Sum(r => r.Prompts.Sum(p => shape.PairFlops(p.Length)));
-            var executedFlops = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Length, b.Max(i => r.Prompts[i].Length))));
+            var executedFlops = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray())));
             var model = records.Sum(r => r.ModelSeconds);
             var tokenize = records.Sum(r => r.TokenizeSeconds);
             var latencies = records.Select(r => r.LatencySeconds * 1000).Order().ToArray();
@@ -332,7 +332,7 @@ internal static class BenchRun
             o.WriteLine($"  naive FLOPs {naiveFlops / 1e12:F2} T: {naiveFlops / wall / 1e9:F0} GFLOP/s over HTTP = {naiveFlops / wall / 1e9 / peak:P0} of the " +
                         $"{peak:F0} GFLOP/s peak; model alone (in-process, same batches) {model:F2} s -> {naiveFlops / model / 1e9:F0} GFLOP/s = " +
                         $"{naiveFlops / model / 1e9 / peak:P0}");
-            o.WriteLine($"  executed FLOPs (padded tokens, last layer at the last position only) {executedFlops / 1e12:F2} T: " +
+            o.WriteLine($"  executed FLOPs (dense layers on real tokens, attention over the padded width, last layer at the last token) {executedFlops / 1e12:F2} T: " +
                         $"{executedFlops / model / 1e9:F0} GFLOP/s in the model = {executedFlops / model / 1e9 / peak:P0} of peak");
             var serverInference = records.All(r => r.ServerInferenceSeconds is not null) ? records.Sum(r => r.ServerInferenceSeconds!.Value) : (double?)null;
             var latencySum = records.Sum(r => r.LatencySeconds);
@@ -371,16 +371,19 @@ internal static class BenchRun
     }
 
     /// <summary>
-    /// FLOPs the default graph executes for one batch: every layer on every padded position, except the last layer, which
-    /// computes keys and values everywhere but queries, attention, o_proj and the MLP for the last position only.
+    /// FLOPs the default graph executes for one batch of rows of <paramref name="lengths"/> tokens: the dense layers on the
+    /// real tokens only (packed), attention over the padded width (GroupQueryAttention computes every row's full
+    /// width × width square), and in the last layer keys and values for every token but queries, attention, o_proj and
+    /// the MLP for each row's last token only.
     /// </summary>
-    internal static double ExecutedFlops(ModelShape s, int rows, int width)
+    internal static double ExecutedFlops(ModelShape s, IReadOnlyList<int> lengths)
     {
         double h = s.Hidden, q = s.Heads * s.HeadDim, kv = s.KvHeads * s.HeadDim, inter = s.Intermediate;
-        var perLayerLinear = h * q + 2 * h * kv + q * h + 3 * h * inter;
-        var full = (s.Layers - 1) * (2 * perLayerLinear * width + 4.0 * width * width * q);
-        var last = 2 * (2 * h * kv) * width + 2 * (h * q + q * h + 3 * h * inter) + 4.0 * width * q;
-        return rows * (full + last);
+        double width = lengths.Max(), real = lengths.Sum(), rows = lengths.Count;
+        var perTokenLinear = 2 * (h * q + 2 * h * kv + q * h + 3 * h * inter);
+        var full = (s.Layers - 1) * (perTokenLinear * real + rows * 4.0 * width * width * q);
+        var last = 2 * (2 * h * kv) * real + rows * (2 * (h * q + q * h + 3 * h * inter) + 4.0 * width * q);
+        return full + last;
     }
 
     /// <summary>Padded tokens of a length-sorted plan under the same budget that also cuts where max/min would exceed <paramref name="spread"/>.</summary>
