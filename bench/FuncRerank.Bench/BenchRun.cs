@@ -327,7 +327,7 @@ internal static class BenchRun
                         $"(min {latencies[0]:F0}, max {latencies[^1]:F0})");
             var tighter = records.Sum(r => PaddedTokens(r.Prompts.Select(p => p.Length).ToArray(), r.MaxBatchTokens, 1.25));
             o.WriteLine($"  padding: {paddedTokens:N0} computed tokens for {realTokens:N0} real: waste {1 - (double)realTokens / paddedTokens:P1} " +
-                        $"(LengthSortedBatches per request, as the server batches today; cutting a batch also where the longest row would " +
+                        $"(BatchPlanner per request alone; a greedy length-sorted cut that also stops where the longest row would " +
                         $"exceed its shortest by 25 % would waste {1 - (double)realTokens / tighter:P1})");
             o.WriteLine($"  naive FLOPs {naiveFlops / 1e12:F2} T: {naiveFlops / wall / 1e9:F0} GFLOP/s over HTTP = {naiveFlops / wall / 1e9 / peak:P0} of the " +
                         $"{peak:F0} GFLOP/s peak; model alone (in-process, same batches) {model:F2} s -> {naiveFlops / model / 1e9:F0} GFLOP/s = " +
