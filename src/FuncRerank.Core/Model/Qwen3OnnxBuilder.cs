@@ -8,10 +8,11 @@ namespace FuncRerank.Model;
 public sealed record BuildProgress(string Stage, long BytesDone, long BytesTotal);
 
 /// <summary>
-/// Writes a Hugging Face Qwen3 checkpoint as an ONNX "score head" graph: the decoder as transformers' Qwen3 code runs it
-/// (eager attention), then only <c>h_last · (W_yes − W_no)</c> at the last position, never the 151,669-wide LM head.
+/// Writes a Hugging Face Qwen3 checkpoint as an ONNX "score head" graph: the decoder computing what transformers' Qwen3
+/// code computes, then only <c>h_last · (W_yes − W_no)</c> at the last position, never the 151,669-wide LM head.
 /// Inputs are left-padded, so the last column is every row's last real token; positions come from the mask, so a
-/// row's rotary angles do not depend on its batch-mates.
+/// row's rotary angles do not depend on its batch-mates. <see cref="Qwen3GraphOptions"/> says how (packed tokens,
+/// GroupQueryAttention, the last layer at the last token only); every option gives the same scores.
 /// </summary>
 public static class Qwen3OnnxBuilder
 {
