@@ -40,9 +40,9 @@ internal static class Levers
         ("default, unfused attention", Qwen3GraphOptions.Default with { Attention = AttentionKernel.Unfused }),
         ("default, full last layer", Qwen3GraphOptions.Default with { LastLayerLastPositionOnly = false }),
         ("default, padded tokens", Qwen3GraphOptions.Default with { PackedTokens = false }),
-        ("default, plain-op norms", Qwen3GraphOptions.Default with { FusedNorms = false }),
-        ("default, plain-op rotary", Qwen3GraphOptions.Default with { RotaryContrib = false }),
-        ("default, neither contrib op", Qwen3GraphOptions.Default with { FusedNorms = false, RotaryContrib = false }),
+        ("default + fused norm ops", Qwen3GraphOptions.Default with { FusedNorms = true }),
+        ("default + RotaryEmbedding op", Qwen3GraphOptions.Default with { RotaryContrib = true }),
+        ("default + both contrib ops", Qwen3GraphOptions.Default with { FusedNorms = true, RotaryContrib = true }),
     ];
 
     public static void NoSpinning(SessionOptions options) => options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");

@@ -19,11 +19,11 @@ public class GraphOptionsTests
         ["default"] = Qwen3GraphOptions.Default,
         ["unfused+last-position"] = Qwen3GraphOptions.Default with { Attention = AttentionKernel.Unfused },
         ["gqa+full-last-layer"] = Qwen3GraphOptions.Default with { LastLayerLastPositionOnly = false },
-        ["plain-norms"] = Qwen3GraphOptions.Default with { FusedNorms = false },
-        ["plain-rotary"] = Qwen3GraphOptions.Default with { RotaryContrib = false },
-        ["no-contrib-ops"] = Qwen3GraphOptions.Default with { FusedNorms = false, RotaryContrib = false },
+        ["fused-norms"] = Qwen3GraphOptions.Default with { FusedNorms = true },
+        ["rotary-op"] = Qwen3GraphOptions.Default with { RotaryContrib = true },
+        ["all-contrib-ops"] = Qwen3GraphOptions.Default with { FusedNorms = true, RotaryContrib = true },
         ["padded-tokens"] = Qwen3GraphOptions.Default with { PackedTokens = false },
-        ["padded+plain-rotary"] = Qwen3GraphOptions.Default with { PackedTokens = false, RotaryContrib = false },
+        ["padded+rotary-op"] = Qwen3GraphOptions.Default with { PackedTokens = false, RotaryContrib = true },
         ["packed+unfused+full"] = Qwen3GraphOptions.Baseline with { PackedTokens = true },
     };
 
@@ -61,7 +61,7 @@ public class GraphOptionsTests
     public void Fp16_graphs_with_the_levers_stay_within_half_precision_of_the_reference()
     {
         var checkpoint = ReferenceCheckpoint.Load("tiny-bf16-sharded-untied");
-        foreach (var options in new[] { Qwen3GraphOptions.Default, Variants["no-contrib-ops"], Variants["padded-tokens"] })
+        foreach (var options in new[] { Qwen3GraphOptions.Default, Variants["all-contrib-ops"], Variants["padded-tokens"] })
         {
             using var scorer = OnnxScorer.Open(Build(checkpoint.Name, ModelPrecision.Float16, options), new ScorerOptions(), NullLogger.Instance);
             var logits = scorer.ComputeLogits(checkpoint.Pairs.Select(p => p.Ids).ToArray());
