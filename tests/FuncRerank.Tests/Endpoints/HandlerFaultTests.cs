@@ -32,8 +32,7 @@ public sealed class HandlerFaultTests
         {
             Inner.Log(logLevel, eventId, state, exception, formatter);
             if (exception is not null)
-                lock (Inner.Entries)
-                    Inner.Entries.Add((logLevel, exception.ToString()));
+                Inner.Log(logLevel, eventId, exception, null, (e, _) => e.ToString());
         }
     }
 

@@ -15,7 +15,7 @@ public class StartupLogTests
 {
     private static bool CudaLibrariesPresent => NativeLibrary.TryLoad("libcublasLt.so.13", out _) && NativeLibrary.TryLoad("libcudnn.so.9", out _);
 
-    private static async Task<List<(LogLevel Level, string Message)>> Start(string device, bool requireCuda = false)
+    private static async Task<IReadOnlyList<(LogLevel Level, string Message)>> Start(string device, bool requireCuda = false)
     {
         var settings = new RerankerSettings
         {

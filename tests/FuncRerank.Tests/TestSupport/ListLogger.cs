@@ -5,7 +5,17 @@ namespace FuncRerank.Tests.TestSupport;
 /// <summary>Keeps every log line, so a test can assert what an operator would read.</summary>
 internal sealed class ListLogger : ILogger
 {
-    public List<(LogLevel Level, string Message)> Entries { get; } = [];
+    private readonly List<(LogLevel Level, string Message)> _entries = [];
+
+    /// <summary>A copy of the lines so far: the code under test may still be logging on another thread.</summary>
+    public IReadOnlyList<(LogLevel Level, string Message)> Entries
+    {
+        get
+        {
+            lock (_entries)
+                return _entries.ToArray();
+        }
+    }
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
@@ -13,8 +23,8 @@ internal sealed class ListLogger : ILogger
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {
-        lock (Entries)
-            Entries.Add((logLevel, formatter(state, exception)));
+        lock (_entries)
+            _entries.Add((logLevel, formatter(state, exception)));
     }
 }
 
@@ -23,7 +33,7 @@ internal sealed class ListLogger<T> : ILogger<T>
 {
     private readonly ListLogger _inner = new();
 
-    public List<(LogLevel Level, string Message)> Entries => _inner.Entries;
+    public IReadOnlyList<(LogLevel Level, string Message)> Entries => _inner.Entries;
 
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
