@@ -36,10 +36,11 @@ internal static class Levers
     public static IReadOnlyList<(string Name, Qwen3GraphOptions Options)> GraphVariants() =>
     [
         ("baseline (builder v1)", Qwen3GraphOptions.Baseline),
-        ("default (builder v2)", Qwen3GraphOptions.Default),
+        ("default (builder v3)", Qwen3GraphOptions.Default),
+        ("default, no shared prefix input", Qwen3GraphOptions.Default with { SharedPrefix = false }),
         ("default, unfused attention", Qwen3GraphOptions.Default with { Attention = AttentionKernel.Unfused }),
         ("default, full last layer", Qwen3GraphOptions.Default with { LastLayerLastPositionOnly = false }),
-        ("default, padded tokens", Qwen3GraphOptions.Default with { PackedTokens = false }),
+        ("default, padded tokens", Qwen3GraphOptions.Default with { PackedTokens = false, SharedPrefix = false }),
         ("default + fused norm ops", Qwen3GraphOptions.Default with { FusedNorms = true }),
         ("default + RotaryEmbedding op", Qwen3GraphOptions.Default with { RotaryContrib = true }),
         ("default + both contrib ops", Qwen3GraphOptions.Default with { FusedNorms = true, RotaryContrib = true }),

@@ -12,19 +12,26 @@ namespace FuncRerank.Inference;
 public sealed class OnnxScorer : IBatchScorer, IDisposable
 {
     private static readonly string[] InputNames = ["input_ids", "attention_mask"];
+    private static readonly string[] PrefixInputNames = ["input_ids", "attention_mask", "prefix_ids"];
     private static readonly string[] OutputNames = ["logits"];
 
     private readonly InferenceSession _session;
     private readonly long _padTokenId;
+    private readonly bool _reusesPrefix;
 
-    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
+    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason, bool reuseSharedPrefix)
     {
         _session = session;
         Manifest = manifest;
         Device = device;
         DeviceReason = deviceReason;
         _padTokenId = manifest.PadTokenId;
+        TakesSharedPrefix = session.InputMetadata.ContainsKey("prefix_ids");
+        _reusesPrefix = TakesSharedPrefix && reuseSharedPrefix;
     }
+
+    /// <summary>The graph takes a shared prefix (builder v3 and later); the scorer passes one when <see cref="ScorerOptions.ReuseSharedPrefix"/>.</summary>
+    public bool TakesSharedPrefix { get; }
 
     public RerankerManifest Manifest { get; }
 
@@ -48,7 +55,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
             try
             {
                 return new OnnxScorer(CreateSession(graphPath, options, useCuda: true), manifest, ExecutionDevice.Cuda,
-                        $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}")
+                        $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}", options.ReuseSharedPrefix)
                     .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
             }
             catch (OnnxRuntimeException e) when (!options.RequireCuda)
@@ -70,28 +77,32 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         var reason = fallbackReason is null
             ? "the device asked for is cpu"
             : $"the device asked for is cuda, but the CUDA provider did not load ({fallbackReason}) and CUDA is not required, so the CPU serves";
-        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device, reason)
+        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device, reason, options.ReuseSharedPrefix)
             .Logged(logger, "CPU ({Threads} intra-op threads)", options.IntraOpThreads == 0 ? Environment.ProcessorCount : options.IntraOpThreads);
     }
 
     /// <summary>
-    /// Scores one batch. Rows are left-padded with the pad id to the longest row, so the last column is every row's
-    /// last real token (the graph reads the score there). Returns one logit (l_yes − l_no) per row, in row order.
+    /// Scores one batch. The tokens that every row starts with go in once as the shared prefix (when the graph takes one);
+    /// the rest of each row is left-padded with the pad id to the longest, so the last column is every row's last real
+    /// token (the graph reads the score there). Returns one logit (l_yes − l_no) per row, in row order.
     /// Cancelling sets ONNX Runtime's terminate flag, which stops the run between kernels.
     /// </summary>
     public float[] ComputeLogits(IReadOnlyList<int[]> rows, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfZero(rows.Count);
-        var width = rows.Max(r => r.Length);
-        if (width == 0)
-            throw new ArgumentException("every row needs at least one token", nameof(rows));
+        for (var r = 0; r < rows.Count; r++)
+        {
+            if (rows[r].Length == 0)
+                throw new ArgumentException($"row {r} is empty", nameof(rows));
+        }
+
+        var prefix = _reusesPrefix ? SharedPrefixLength(rows) : 0;
+        var width = rows.Max(r => r.Length) - prefix;
         var ids = new long[rows.Count * width];
         var mask = new long[rows.Count * width];
         for (var r = 0; r < rows.Count; r++)
         {
-            var row = rows[r];
-            if (row.Length == 0)
-                throw new ArgumentException($"row {r} is empty", nameof(rows));
+            var row = rows[r].AsSpan(prefix);
             var pad = width - row.Length;
             ids.AsSpan(r * width, pad).Fill(_padTokenId);
             for (var i = 0; i < row.Length; i++)
@@ -104,18 +115,38 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         long[] shape = [rows.Count, width];
         using var idsValue = OrtValue.CreateTensorValueFromMemory(ids, shape);
         using var maskValue = OrtValue.CreateTensorValueFromMemory(mask, shape);
+        using var prefixValue = TakesSharedPrefix
+            ? OrtValue.CreateTensorValueFromMemory(Array.ConvertAll(rows[0][..prefix], id => (long)id), [1, prefix])
+            : null;
         // One RunOptions per run, so terminating this run leaves any other caller's run alone.
         using var runOptions = new RunOptions();
         using var terminate = cancellationToken.Register(() => runOptions.Terminate = true);
         try
         {
-            using var outputs = _session.Run(runOptions, InputNames, [idsValue, maskValue], OutputNames);
+            using var outputs = prefixValue is null
+                ? _session.Run(runOptions, InputNames, [idsValue, maskValue], OutputNames)
+                : _session.Run(runOptions, PrefixInputNames, [idsValue, maskValue, prefixValue], OutputNames);
             return outputs[0].GetTensorDataAsSpan<float>().ToArray();
         }
         catch (OnnxRuntimeException e) when (cancellationToken.IsCancellationRequested)
         {
             throw new OperationCanceledException("the batch was cancelled while it ran", e, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// How many leading tokens every row shares, leaving each row at least its last token (where the score is read).
+    /// A lone row shares nothing: computing its start as a prefix saves no work.
+    /// </summary>
+    internal static int SharedPrefixLength(IReadOnlyList<int[]> rows)
+    {
+        if (rows.Count < 2)
+            return 0;
+        var first = rows[0];
+        var length = rows.Min(r => r.Length) - 1;
+        for (var r = 1; r < rows.Count && length > 0; r++)
+            length = Math.Min(length, first.AsSpan(0, length).CommonPrefixLength(rows[r].AsSpan(0, length)));
+        return length;
     }
 
     public void Dispose() => _session.Dispose();
@@ -184,9 +215,18 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         }
     }
 
-    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda)
+    /// <summary>A CPU scorer whose session settings are the service's plus <paramref name="tune"/>: the benchmark's levers.</summary>
+    internal static OnnxScorer OpenTuned(string builtDirectory, ScorerOptions options, Action<SessionOptions>? tune)
+    {
+        var graphPath = Path.Combine(builtDirectory, RerankerManifest.GraphFileName);
+        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false, tune), RerankerManifest.Load(builtDirectory), ExecutionDevice.Cpu,
+            "tuned for a benchmark", options.ReuseSharedPrefix);
+    }
+
+    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda, Action<SessionOptions>? tune = null)
     {
         using var sessionOptions = CreateSessionOptions(options, useCuda);
+        tune?.Invoke(sessionOptions);
         try
         {
             return new InferenceSession(graphPath, sessionOptions);

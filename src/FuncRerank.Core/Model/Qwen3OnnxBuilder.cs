@@ -17,7 +17,7 @@ public sealed record BuildProgress(string Stage, long BytesDone, long BytesTotal
 public static class Qwen3OnnxBuilder
 {
     /// <summary>Part of the cache key: bump it whenever the graph or the weight layout changes.</summary>
-    public const string Version = "funcrerank-qwen3-score-2";
+    public const string Version = "funcrerank-qwen3-score-3";
 
     private const long OpsetVersion = 17;
     private const long IrVersion = 8;
@@ -109,11 +109,16 @@ public static class Qwen3OnnxBuilder
         private readonly long _heads = config.NumAttentionHeads;
         private readonly long _kvHeads = config.NumKeyValueHeads;
         private readonly bool _fusedAttention = options.UsesFusedAttention(precision);
+        private readonly bool _sharedPrefix = options.SharedPrefix
+            ? options.PackedTokens ? true : throw new ArgumentException("a shared prefix needs packed tokens", nameof(options))
+            : false;
 
         public void Write(int yesTokenId, int noTokenId)
         {
             g.AddInput("input_ids", DataType.Int64, "batch", "sequence");
             g.AddInput("attention_mask", DataType.Int64, "batch", "sequence");
+            if (_sharedPrefix)
+                g.AddInput("prefix_ids", DataType.Int64, "1", "prefix");
             g.AddOutput("logits", DataType.Float, "batch", "1");
 
             g.Scope = "tokens/";
@@ -125,7 +130,7 @@ public static class Qwen3OnnxBuilder
 
             g.Scope = "embed/";
             // The residual stream, and the input layer norm of the layer about to run.
-            var ids = _tokens.Packed ? g.Op("Gather", [g.Op("Reshape", ["input_ids", g.Int64s(-1)]), _tokens.Indices!]) : "input_ids";
+            var ids = _tokens.Packed ? g.Op("Gather", [g.Op("Reshape", [_tokens.Rows, g.Int64s(-1)]), _tokens.Indices!]) : _tokens.Rows;
             var x = g.Op("Gather", [Weight("model.embed_tokens.weight", [config.VocabSize, _hidden]), ids]);
             var normed = RmsNorm(x, "model.layers.0.input_layernorm.weight", _hidden);
             var layers = config.NumHiddenLayers;
@@ -164,34 +169,67 @@ public static class Qwen3OnnxBuilder
 
         private Tokens _tokens = null!;
 
+        /// <param name="Rows">The rows as the model sees them, [batch, sequence]: input_ids, or with a shared prefix each row
+        /// as if it held the prefix itself, [batch, prefix + sequence] (its left padding then sits between the two).</param>
+        /// <param name="Mask">The attention mask of <paramref name="Rows"/>.</param>
         /// <param name="Packed">The residual stream holds only the real tokens, [tokens, hidden], instead of [batch, sequence, hidden].</param>
-        /// <param name="Indices">Packed: the flat index (row·sequence + column) of each real token, [tokens].</param>
+        /// <param name="Indices">Packed: the flat index (row·sequence + column) in Rows of each token the stream holds, [tokens].</param>
         /// <param name="Last">Packed: the position in the packed stream of each row's last token, [batch].</param>
         /// <param name="Unpack">
         /// Packed: for each (row, column), the packed index of that token, [batch, sequence]; pads point at some real token
         /// (they are masked as keys and their query rows are dropped, so any finite value will do).
         /// </param>
         /// <param name="FlatLength">Packed: batch·sequence, as a 1-element tensor.</param>
-        private sealed record Tokens(bool Packed, string? Indices, string? Last, string? Unpack, string? FlatLength);
+        private sealed record Tokens(string Rows, string Mask, bool Packed, string? Indices, string? Last, string? Unpack, string? FlatLength);
 
         /// <summary>
         /// Packed layout: left padding is dropped before the embedding, so the linear layers, norms and the MLP compute real
         /// tokens only; attention gathers q/k/v back to [batch, sequence] and its output back to the packed stream.
+        /// A shared prefix is in the stream once (row 0's copy): every row's prefix columns gather it, so the dense layers
+        /// compute it once per batch while attention sees each row whole, exactly as without sharing.
         /// </summary>
         private Tokens TokenLayout()
         {
+            var (rows, mask) = ("input_ids", "attention_mask");
+            string? prefix = null;
+            if (_sharedPrefix)
+            {
+                prefix = g.Op("Shape", ["prefix_ids"], ("start", 1L), ("end", 2L));
+                var prefixShape = g.Op("Concat", [g.Op("Shape", ["input_ids"], ("start", 0L), ("end", 1L)), prefix], ("axis", 0L));
+                rows = g.Op("Concat", [g.Op("Expand", ["prefix_ids", prefixShape]), "input_ids"], ("axis", 1L));
+                mask = g.Op("Concat", [g.Op("Expand", [g.Int64Scalar(1), prefixShape]), "attention_mask"], ("axis", 1L));
+            }
+
             if (!options.PackedTokens)
-                return new Tokens(false, null, null, null, null);
-            var flatMask = g.Op("Reshape", ["attention_mask", g.Int64s(-1)]);
-            var indices = g.Op("Squeeze", [g.Op("NonZero", [flatMask]), g.Int64s(0)]);
-            var lengths = g.Op("ReduceSum", ["attention_mask", g.Int64s(1)], ("keepdims", 0L));
+                return new Tokens(rows, mask, false, null, null, null, null);
+            var shape = g.Op("Shape", [rows]);
+            var owned = mask;
+            string? column = null, isPrefix = null;
+            if (prefix is not null)
+            {
+                // The stream holds row 0's prefix tokens and every row's own tokens; the other rows' prefix columns alias row 0's.
+                column = g.Op("Unsqueeze", [Range(g.Op("Shape", [rows], ("start", 1L), ("end", 2L))), g.Int64s(0)]);
+                isPrefix = g.Op("Less", [column, prefix]);
+                var otherRow = g.Op("Unsqueeze", [g.Op("Greater", [Range(g.Op("Shape", [rows], ("start", 0L), ("end", 1L))), g.Int64Scalar(0)]), g.Int64s(1)]);
+                owned = g.Op("Where", [g.Op("And", [isPrefix, otherRow]), g.Int64Scalar(0), mask]);
+            }
+
+            var flatOwned = g.Op("Reshape", [owned, g.Int64s(-1)]);
+            var indices = g.Op("Squeeze", [g.Op("NonZero", [flatOwned]), g.Int64s(0)]);
+            var lengths = g.Op("ReduceSum", [owned, g.Int64s(1)], ("keepdims", 0L));
             var last = g.Op("Sub", [g.Op("CumSum", [lengths, g.Int64Scalar(0)]), g.Int64Scalar(1)]);
-            // Packed order is flat order, so a real token's packed index is the count of real tokens before it.
-            var unpack = g.Op("Max", [g.Op("Sub", [g.Op("CumSum", [flatMask, g.Int64Scalar(0)]), g.Int64Scalar(1)]), g.Int64Scalar(0)]);
-            unpack = g.Op("Reshape", [unpack, g.Op("Shape", ["input_ids"])]);
-            var flatLength = g.Op("ReduceProd", [g.Op("Shape", ["input_ids"])], ("keepdims", 1L));
-            return new Tokens(true, indices, last, unpack, flatLength);
+            // Packed order is flat order, so a token's packed index is the count of packed tokens before it; a prefix
+            // column's packed index is its column (row 0's prefix opens the stream).
+            var unpack = g.Op("Max", [g.Op("Sub", [g.Op("CumSum", [flatOwned, g.Int64Scalar(0)]), g.Int64Scalar(1)]), g.Int64Scalar(0)]);
+            unpack = g.Op("Reshape", [unpack, shape]);
+            if (isPrefix is not null)
+                unpack = g.Op("Where", [isPrefix, column!, unpack]);
+            var flatLength = g.Op("ReduceProd", [shape], ("keepdims", 1L));
+            return new Tokens(rows, mask, true, indices, last, unpack, flatLength);
         }
+
+        /// <summary>0, 1, …, n − 1 for a 1-element int64 tensor holding n.</summary>
+        private string Range(string count) => g.Op("Range", [g.Int64Scalar(0), g.Op("Squeeze", [count, g.Int64s(0)]), g.Int64Scalar(1)]);
 
         /// <summary>Each row's last token, as [batch, 1, width] (from [batch, sequence, width], or from the packed stream).</summary>
         private string LastTokens(string x) =>
@@ -234,8 +272,8 @@ public static class Qwen3OnnxBuilder
         /// </summary>
         private Rotary RotaryInputs()
         {
-            var cumulative = g.Op("CumSum", ["attention_mask", g.Int64Scalar(1)]);
-            var positions = g.Op("Mul", [g.Op("Sub", [cumulative, g.Int64Scalar(1)]), "attention_mask"]);
+            var cumulative = g.Op("CumSum", [_tokens.Mask, g.Int64Scalar(1)]);
+            var positions = g.Op("Mul", [g.Op("Sub", [cumulative, g.Int64Scalar(1)]), _tokens.Mask]);
             if (_tokens.Packed)
                 positions = g.Op("Gather", [g.Op("Reshape", [positions, g.Int64s(-1)]), _tokens.Indices!]);
             var half = (int)_headDim / 2;
@@ -248,7 +286,7 @@ public static class Qwen3OnnxBuilder
             {
                 // Every position id is below the sequence length, so a cache of `sequence` rows covers them all; the kernel
                 // also wants at least as many rows as its input has positions, which for a packed stream is up to batch·sequence.
-                var length = g.Op("Squeeze", [_tokens.Packed ? _tokens.FlatLength! : g.Op("Shape", ["input_ids"], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
+                var length = g.Op("Squeeze", [_tokens.Packed ? _tokens.FlatLength! : g.Op("Shape", [_tokens.Rows], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
                 var range = g.Op("Cast", [g.Op("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)])], ("to", DataType.Float));
                 var table = g.Op("Mul", [g.Op("Unsqueeze", [range, g.Int64s(1)]), frequenciesRow]);
                 var ids = _tokens.Packed ? g.Op("Unsqueeze", [positions, g.Int64s(0)]) : positions;
@@ -272,14 +310,14 @@ public static class Qwen3OnnxBuilder
         /// </summary>
         private Masks AttentionMasks()
         {
-            var shape = g.Op("Shape", ["input_ids"]);
+            var shape = g.Op("Shape", [_tokens.Rows]);
             var length = g.Op("Squeeze", [g.Op("Slice", [shape, g.Int64s(1), g.Int64s(2)]), g.Int64s(0)]);
             var range = g.Op("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)]);
             var queryIndex = g.Op("Unsqueeze", [range, g.Int64s(1)]);
             var keyIndex = g.Op("Unsqueeze", [range, g.Int64s(0)]);
             var causal = g.Op("LessOrEqual", [keyIndex, queryIndex]);
             var diagonal = g.Op("Equal", [keyIndex, queryIndex]);
-            var keyIsToken = g.Op("Cast", [g.Op("Unsqueeze", ["attention_mask", g.Int64s(1, 2, 3)])], ("to", DataType.Bool));
+            var keyIsToken = g.Op("Cast", [g.Op("Unsqueeze", [_tokens.Mask, g.Int64s(1, 2, 3)])], ("to", DataType.Bool));
             var allowed = g.Op("Or", [g.Op("And", [causal, keyIsToken]), diagonal]);
             var bias = g.Op("Where", [allowed, g.FloatScalar(0f), g.FloatScalar(float.MinValue)]);
             var lastRow = g.Op("Slice", [bias, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(3)]);
@@ -529,6 +567,7 @@ internal sealed record Qwen3GraphOptions
         FusedNorms = false,
         RotaryContrib = false,
         PackedTokens = false,
+        SharedPrefix = false,
     };
 
     public AttentionKernel Attention { get; init; } = AttentionKernel.GroupQueryAttention;
@@ -552,10 +591,18 @@ internal sealed record Qwen3GraphOptions
     /// </summary>
     public bool PackedTokens { get; init; } = true;
 
+    /// <summary>
+    /// A <c>prefix_ids</c> input [1, P]: the tokens every row of the batch starts with, left out of input_ids. The packed
+    /// stream holds them once, so the dense layers compute a request's system prompt, instruction and query once per
+    /// batch instead of once per document; attention still sees every row whole. Needs <see cref="PackedTokens"/>; P may be 0.
+    /// </summary>
+    public bool SharedPrefix { get; init; } = true;
+
     public bool UsesFusedAttention(ModelPrecision precision) =>
         Attention == AttentionKernel.GroupQueryAttention && precision == ModelPrecision.Float32;
 
     public string Describe(ModelPrecision precision) =>
         $"attention={(UsesFusedAttention(precision) ? "GroupQueryAttention" : "unfused")};" +
-        $"last_layer_last_position_only={LastLayerLastPositionOnly};packed_tokens={PackedTokens};fused_norms={FusedNorms};rotary_contrib={RotaryContrib}";
+        $"last_layer_last_position_only={LastLayerLastPositionOnly};packed_tokens={PackedTokens};shared_prefix={SharedPrefix};" +
+        $"fused_norms={FusedNorms};rotary_contrib={RotaryContrib}";
 }

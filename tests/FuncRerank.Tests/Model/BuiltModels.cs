@@ -17,13 +17,16 @@ internal static class BuiltModels
     private static readonly ConcurrentDictionary<(string, ModelPrecision), Lazy<OnnxScorer>> Scorers = new();
 
     public static string Directory(string checkpoint, ModelPrecision precision) =>
-        Directories.GetOrAdd((checkpoint, precision), key => new Lazy<string>(() =>
-        {
-            var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
-            Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint(checkpoint), output, precision, YesTokenId, NoTokenId, PadTokenId,
-                new Dictionary<string, string>());
-            return output;
-        })).Value;
+        Directories.GetOrAdd((checkpoint, precision), key => new Lazy<string>(() => BuildNew(checkpoint, precision, Qwen3GraphOptions.Default))).Value;
+
+    /// <summary>A fresh build of <paramref name="checkpoint"/> with the given graph options, in a directory of its own.</summary>
+    public static string BuildNew(string checkpoint, ModelPrecision precision, Qwen3GraphOptions options)
+    {
+        var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
+        Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint(checkpoint), output, precision, YesTokenId, NoTokenId, PadTokenId,
+            new Dictionary<string, string>(), options);
+        return output;
+    }
 
     public static OnnxScorer Scorer(string checkpoint, ModelPrecision precision) =>
         Scorers.GetOrAdd((checkpoint, precision), key => new Lazy<OnnxScorer>(() =>

@@ -22,8 +22,8 @@ public class GraphOptionsTests
         ["fused-norms"] = Qwen3GraphOptions.Default with { FusedNorms = true },
         ["rotary-op"] = Qwen3GraphOptions.Default with { RotaryContrib = true },
         ["all-contrib-ops"] = Qwen3GraphOptions.Default with { FusedNorms = true, RotaryContrib = true },
-        ["padded-tokens"] = Qwen3GraphOptions.Default with { PackedTokens = false },
-        ["padded+rotary-op"] = Qwen3GraphOptions.Default with { PackedTokens = false, RotaryContrib = true },
+        ["padded-tokens"] = Qwen3GraphOptions.Default with { PackedTokens = false, SharedPrefix = false },
+        ["padded+rotary-op"] = Qwen3GraphOptions.Default with { PackedTokens = false, SharedPrefix = false, RotaryContrib = true },
         ["packed+unfused+full"] = Qwen3GraphOptions.Baseline with { PackedTokens = true },
     };
 
@@ -41,7 +41,7 @@ public class GraphOptionsTests
     public void Every_graph_variant_matches_the_torch_reference_and_ignores_padding(string checkpointName, string variant)
     {
         var checkpoint = ReferenceCheckpoint.Load(checkpointName);
-        using var scorer = OnnxScorer.Open(Build(checkpointName, ModelPrecision.Float32, Variants[variant]), new ScorerOptions(), NullLogger.Instance);
+        using var scorer = OnnxScorer.Open(BuiltModels.BuildNew(checkpointName, ModelPrecision.Float32, Variants[variant]), new ScorerOptions(), NullLogger.Instance);
         var rows = checkpoint.Pairs.Select(p => p.Ids).ToArray();
 
         var alone = rows.Select(r => scorer.ComputeLogits([r])[0]).ToArray();
@@ -63,7 +63,7 @@ public class GraphOptionsTests
         var checkpoint = ReferenceCheckpoint.Load("tiny-bf16-sharded-untied");
         foreach (var options in new[] { Qwen3GraphOptions.Default, Variants["all-contrib-ops"], Variants["padded-tokens"] })
         {
-            using var scorer = OnnxScorer.Open(Build(checkpoint.Name, ModelPrecision.Float16, options), new ScorerOptions(), NullLogger.Instance);
+            using var scorer = OnnxScorer.Open(BuiltModels.BuildNew(checkpoint.Name, ModelPrecision.Float16, options), new ScorerOptions(), NullLogger.Instance);
             var logits = scorer.ComputeLogits(checkpoint.Pairs.Select(p => p.Ids).ToArray());
             for (var i = 0; i < logits.Length; i++)
                 Assert.InRange(Math.Abs(Qwen3Reranker.Sigmoid(logits[i]) - 1 / (1 + Math.Exp(-checkpoint.Pairs[i].LogitFp32))), 0, 5e-3);
@@ -74,20 +74,12 @@ public class GraphOptionsTests
     public void The_default_fp32_graph_uses_GroupQueryAttention_except_in_the_last_layer_and_fp16_does_not()
     {
         // tiny-bf16-sharded-untied has three layers: two full ones through GroupQueryAttention, then the last position only.
-        var fp32 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(Build("tiny-bf16-sharded-untied", ModelPrecision.Float32, Qwen3GraphOptions.Default), "model.onnx")));
-        var fp16 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(Build("tiny-bf16-sharded-untied", ModelPrecision.Float16, Qwen3GraphOptions.Default), "model.onnx")));
+        var fp32 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(BuiltModels.BuildNew("tiny-bf16-sharded-untied", ModelPrecision.Float32, Qwen3GraphOptions.Default), "model.onnx")));
+        var fp16 = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(BuiltModels.BuildNew("tiny-bf16-sharded-untied", ModelPrecision.Float16, Qwen3GraphOptions.Default), "model.onnx")));
 
         Assert.Equal(2, fp32.Graph.Node.Count(n => n.OpType == "GroupQueryAttention" && n.Domain == "com.microsoft"));
         Assert.Contains(fp32.OpsetImport, o => o.Domain == "com.microsoft");
         Assert.DoesNotContain(fp16.Graph.Node, n => n.OpType == "GroupQueryAttention");
         Assert.Equal(Qwen3GraphOptions.Default.Describe(ModelPrecision.Float32), fp32.MetadataProps.Single(p => p.Key == "graph_options").Value);
-    }
-
-    private static string Build(string checkpoint, ModelPrecision precision, Qwen3GraphOptions options)
-    {
-        var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
-        Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint(checkpoint), output, precision, BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId,
-            new Dictionary<string, string>(), options);
-        return output;
     }
 }
