@@ -17,6 +17,9 @@ public sealed record RerankerOptions
     /// <summary>Padded tokens per forward pass.</summary>
     public int MaxBatchTokens { get; init; } = BatchSchedulerOptions.DefaultMaxBatchTokens;
 
+    /// <summary>Rows × longest row² per forward pass: bounds attention's transient memory (see <see cref="BatchSchedulerOptions"/>).</summary>
+    public long MaxAttentionCells { get; init; } = BatchSchedulerOptions.DefaultMaxAttentionCells;
+
     /// <summary>Prompt tokens that may wait for a forward pass before requests are refused (see <see cref="BatchSchedulerOptions"/>).</summary>
     public long MaxQueuedTokens { get; init; } = BatchSchedulerOptions.DefaultMaxQueuedTokens;
 
@@ -89,7 +92,10 @@ public sealed class Qwen3Reranker : IDisposable
                                                $"but tokenizer.json gives {tokenizer.YesTokenId}/{tokenizer.NoTokenId}/{tokenizer.PadTokenId}");
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
-            var batching = new BatchSchedulerOptions { MaxBatchTokens = options.MaxBatchTokens, MaxQueuedTokens = options.MaxQueuedTokens };
+            var batching = new BatchSchedulerOptions
+            {
+                MaxBatchTokens = options.MaxBatchTokens, MaxAttentionCells = options.MaxAttentionCells, MaxQueuedTokens = options.MaxQueuedTokens,
+            };
             reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer, batching, logger);
         }
         catch

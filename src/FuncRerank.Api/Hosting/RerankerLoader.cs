@@ -41,6 +41,7 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
                 Precision = ModelPrecisionNames.Parse(settings.Dtype),
                 MaxLength = settings.MaxLength,
                 MaxBatchTokens = settings.MaxBatchTokens,
+                MaxAttentionCells = settings.MaxAttentionCells,
                 MaxQueuedTokens = settings.MaxQueuedTokens,
                 CacheRoot = settings.CacheDirectory,
                 Scorer = new ScorerOptions { Device = ExecutionDeviceNames.Parse(settings.Device), RequireCuda = settings.RequireCuda },

@@ -29,6 +29,9 @@ public sealed class RerankerSettings
     /// <summary>Padded tokens per forward pass; pairs of every request waiting are cut into batches of this size.</summary>
     public int MaxBatchTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxBatchTokens;
 
+    /// <summary>Rows × longest row² per forward pass, which bounds attention's transient memory; a longer prompt runs alone.</summary>
+    public long MaxAttentionCells { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxAttentionCells;
+
     /// <summary>Prompt tokens that may wait for the model; a request that would go over gets 429 with Retry-After.</summary>
     public long MaxQueuedTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxQueuedTokens;
 

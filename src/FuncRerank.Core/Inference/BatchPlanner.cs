@@ -3,13 +3,13 @@ namespace FuncRerank.Inference;
 /// <summary>
 /// Chooses one batch out of a cut of waiting pairs sorted by length: a contiguous run that contains the anchor (the pair
 /// that must run now), grown one neighbour at a time, taking the side that adds less padding, while the batch stays
-/// within the padded-token budget, each pair that joins brings at least as many real tokens as the padding it adds, and
-/// the batch's padded tokens stay within <see cref="MaxPaddingRatio"/> of its real ones.
+/// within the padded-token budget and the attention budget (rows × width²), each pair that joins brings at least as many
+/// real tokens as the padding it adds, and the batch's padded tokens stay within <see cref="MaxPaddingRatio"/> of its real ones.
 /// </summary>
 /// <remarks>
 /// On the CPU padding costs what real tokens cost, so an outlier must not ride along at several times its own cost, nor
 /// a long pair stretch a batch of short ones; similar lengths, the common case, still fill the whole budget. A prompt
-/// over the budget runs alone.
+/// over a budget runs alone.
 /// </remarks>
 public static class BatchPlanner
 {
@@ -20,14 +20,14 @@ public static class BatchPlanner
     /// around the shortest pair not yet planned. Index arrays into <paramref name="lengths"/>; for replaying the server's
     /// work elsewhere (the benchmark's in-process and torch peers).
     /// </summary>
-    public static List<int[]> PlanAlone(IReadOnlyList<int> lengths, int maxBatchTokens)
+    public static List<int[]> PlanAlone(IReadOnlyList<int> lengths, int maxBatchTokens, long maxAttentionCells = long.MaxValue)
     {
         var order = Enumerable.Range(0, lengths.Count).OrderBy(i => lengths[i]).ToArray();
         var batches = new List<int[]>();
         var remaining = order.ToList();
         while (remaining.Count > 0)
         {
-            var (start, end) = Grow(remaining.Select(i => lengths[i]).ToArray(), 0, maxBatchTokens);
+            var (start, end) = Grow(remaining.Select(i => lengths[i]).ToArray(), 0, maxBatchTokens, maxAttentionCells);
             batches.Add(remaining[start..end].ToArray());
             remaining.RemoveRange(start, end - start);
         }
@@ -35,10 +35,12 @@ public static class BatchPlanner
         return batches;
     }
 
+    /// <param name="maxAttentionCells">Bound on rows × width² (see <see cref="BatchSchedulerOptions.MaxAttentionCells"/>).</param>
     /// <returns>The run <c>[Start, End)</c> of <paramref name="sortedLengths"/> (ascending) to score together.</returns>
-    public static (int Start, int End) Grow(IReadOnlyList<int> sortedLengths, int anchor, int maxBatchTokens)
+    public static (int Start, int End) Grow(IReadOnlyList<int> sortedLengths, int anchor, int maxBatchTokens, long maxAttentionCells = long.MaxValue)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatchTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxAttentionCells, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(anchor);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(anchor, sortedLengths.Count);
         int start = anchor, end = anchor + 1;
@@ -48,8 +50,8 @@ public static class BatchPlanner
             var rows = end - start;
             var width = (long)sortedLengths[end - 1];
             // Left: a shorter pair; the width stays. Right: a longer pair; every row pads to it.
-            var left = start > 0 ? Padding(rows + 1, width, real, sortedLengths[start - 1]) : -1;
-            var right = end < sortedLengths.Count ? Padding(rows + 1, sortedLengths[end], real, sortedLengths[end]) : -1;
+            var left = start > 0 && Fits(rows + 1, width) ? Padding(rows + 1, width, real, sortedLengths[start - 1]) : -1;
+            var right = end < sortedLengths.Count && Fits(rows + 1, sortedLengths[end]) ? Padding(rows + 1, sortedLengths[end], real, sortedLengths[end]) : -1;
             if (left >= 0 && (right < 0 || left <= right))
             {
                 real += sortedLengths[--start];
@@ -63,6 +65,8 @@ public static class BatchPlanner
                 return (start, end);
             }
         }
+
+        bool Fits(int rows, long width) => width * width <= maxAttentionCells / rows;
 
         // The padding the batch would carry with one more pair, or -1 when that pair may not join.
         long Padding(int rows, long width, long realBefore, int joining)

@@ -52,6 +52,7 @@ public sealed class BatchScheduler : IDisposable
         ArgumentNullException.ThrowIfNull(scorer);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQueuedTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttentionCells, 1);
         _scorer = scorer;
         _options = options;
         _logger = logger ?? NullLogger.Instance;
@@ -265,7 +266,7 @@ public sealed class BatchScheduler : IDisposable
         cut.Sort((a, b) => a.Length != b.Length ? a.Length.CompareTo(b.Length)
             : a.Key != b.Key ? a.Key.CompareTo(b.Key)
             : a.Submission.Sequence.CompareTo(b.Submission.Sequence));
-        var (start, end) = BatchPlanner.Grow(cut.Select(c => c.Length).ToArray(), cut.IndexOf(anchor), _options.MaxBatchTokens);
+        var (start, end) = BatchPlanner.Grow(cut.Select(c => c.Length).ToArray(), cut.IndexOf(anchor), _options.MaxBatchTokens, _options.MaxAttentionCells);
 
         var members = cut.GetRange(start, end - start);
         foreach (var member in members)

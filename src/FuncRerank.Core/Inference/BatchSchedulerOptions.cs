@@ -10,6 +10,17 @@ public sealed record BatchSchedulerOptions
     /// <summary>Padded tokens per forward pass (rows × longest row); a prompt longer than this runs alone.</summary>
     public int MaxBatchTokens { get; init; } = DefaultMaxBatchTokens;
 
+    /// <summary>One 8,192-token prompt's square: a batch never needs more attention memory than one prompt at the model card's length.</summary>
+    public const long DefaultMaxAttentionCells = 8192L * 8192;
+
+    /// <summary>
+    /// Rows × longest row² per forward pass. Attention computes a width × width square of float32 probabilities per row
+    /// and head, held whole (ONNX Runtime's CPU GroupQueryAttention, and the unfused graph): 4.3 GB per layer for one
+    /// 8,192-token row of the 0.6B model's 16 heads, so two such rows, which the token budget allows, would need 8.6 GB.
+    /// A prompt over it runs alone.
+    /// </summary>
+    public long MaxAttentionCells { get; init; } = DefaultMaxAttentionCells;
+
     /// <summary>
     /// Prompt tokens that may wait for a forward pass. A request that would go over it is refused at once
     /// (<see cref="QueueFullException"/>); a request larger than the whole bound is taken only when nothing waits.

@@ -24,6 +24,28 @@ public class BatchPlannerTests
     }
 
     [Fact]
+    public void The_attention_budget_bounds_rows_times_width_squared()
+    {
+        int[] lengths = [5000, 5000, 6000, 6000];
+
+        // Two 6,000-token rows fit 16,384 padded tokens, but their squares (72 M cells) do not fit one 8,192-token row's (67 M).
+        Assert.Equal((2, 4), BatchPlanner.Grow(lengths, 2, 16384));
+        Assert.Equal((2, 3), BatchPlanner.Grow(lengths, 2, 16384, BatchSchedulerOptions.DefaultMaxAttentionCells));
+        Assert.Equal((0, 2), BatchPlanner.Grow(lengths, 0, 16384, BatchSchedulerOptions.DefaultMaxAttentionCells));
+        // A row over the budget still runs, alone.
+        Assert.Equal((0, 1), BatchPlanner.Grow([9000, 9000], 0, 65536, BatchSchedulerOptions.DefaultMaxAttentionCells));
+
+        var random = new Random(4);
+        for (var trial = 0; trial < 300; trial++)
+        {
+            var sorted = Enumerable.Range(0, random.Next(1, 60)).Select(_ => random.Next(1, 9000)).Order().ToArray();
+            var cells = (long)random.Next(1, 100_000_000);
+            var (start, end) = BatchPlanner.Grow(sorted, random.Next(sorted.Length), 1 << 20, cells);
+            Assert.True(end - start == 1 || (long)(end - start) * sorted[end - 1] * sorted[end - 1] <= cells);
+        }
+    }
+
+    [Fact]
     public void Similar_lengths_fill_the_whole_budget()
     {
         int[] lengths = [98, 99, 100, 100, 100, 101, 102, 103, 104, 105];
