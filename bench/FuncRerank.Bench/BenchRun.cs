@@ -44,6 +44,11 @@ internal sealed class RequestRecord
     public float[] ServerScores { get; set; } = [];
     public double TokenizeSeconds { get; set; }
     public double ModelSeconds { get; set; }
+
+    /// <summary>The same batches on the same graph with the shared prefix not reused (every row computes its whole prompt).</summary>
+    public double UnsharedModelSeconds { get; set; }
+
+    public double UnsharedMaxLogitDifference { get; set; }
     public double ForeignDuringHttp { get; set; }
     public double ServerCpuSeconds { get; set; }
     public double ForeignDuringReplay { get; set; }
@@ -100,6 +105,11 @@ internal static class BenchRun
         output.WriteLine($"  peak used below: {peak:F0} GFLOP/s");
 
         using var reranker = Qwen3Reranker.Load(built, new RerankerOptions { MaxBatchTokens = settings.MaxBatchTokens }, NullLogger.Instance);
+        using var unshared = Qwen3Reranker.Load(built, new RerankerOptions
+        {
+            MaxBatchTokens = settings.MaxBatchTokens, Scorer = new ScorerOptions { ReuseSharedPrefix = false },
+        }, NullLogger.Instance);
+        var replay = new Replay(reranker, unshared, settings.MaxBatchTokens);
         var mixes = new[]
         {
             Workload.Generate(Workload.Mixed(settings.MixedRequests), reranker.Tokenizer, settings.Seed),
@@ -122,7 +132,7 @@ internal static class BenchRun
             var load = new MachineLoad(server.ProcessId);
             // Warm-up, not counted: the first runs of large shapes grow ONNX Runtime's arena in both processes.
             await SendAsync(client, warmUp, new RequestRecord { Pairs = warmUp.Documents.Length });
-            ReplayInProcess(reranker, warmUp, new RequestRecord { Pairs = warmUp.Documents.Length }, settings.MaxBatchTokens);
+            replay.Run(warmUp, new RequestRecord { Pairs = warmUp.Documents.Length });
 
             foreach (var mix in mixes)
             {
@@ -142,7 +152,7 @@ internal static class BenchRun
                         records[i].ForeignDuringHttp = MachineLoad.ForeignCores(before, load.Take());
                         load.WaitForQuiet(settings.QuietCores, settings.MaxQuietWait);
                         before = load.Take();
-                        ReplayInProcess(reranker, mix.Requests[i], records[i], settings.MaxBatchTokens);
+                        replay.Run(mix.Requests[i], records[i]);
                         records[i].ForeignDuringReplay = MachineLoad.ForeignCores(before, load.Take());
                     }
 
@@ -167,7 +177,7 @@ internal static class BenchRun
                     load.WaitForQuiet(settings.QuietCores, settings.MaxQuietWait);
                     before = load.Take();
                     for (var i = 0; i < mix.Requests.Length; i++)
-                        ReplayInProcess(reranker, mix.Requests[i], records[i], settings.MaxBatchTokens);
+                        replay.Run(mix.Requests[i], records[i]);
                     var replayForeign = MachineLoad.ForeignCores(before, load.Take());
                     foreach (var record in records)
                         (record.ForeignDuringHttp, record.ForeignDuringReplay) = (foreign, replayForeign);
@@ -231,18 +241,28 @@ internal static class BenchRun
         return double.TryParse(text, CultureInfo.InvariantCulture, out var plain) ? plain / 1000 : null;
     }
 
-    /// <summary>The server's work for one request, in this process: the prompts (timed), then the model on the same batches.</summary>
-    private static void ReplayInProcess(Qwen3Reranker reranker, BenchRequest request, RequestRecord record, int maxBatchTokens)
+    /// <summary>
+    /// The server's work for one request, in this process: the prompts (timed), then the model on the same batches, with
+    /// the shared prefix reused as the server does and, for the comparison, without.
+    /// </summary>
+    private sealed record Replay(Qwen3Reranker Reranker, Qwen3Reranker Unshared, int MaxBatchTokens)
     {
-        var watch = Stopwatch.StartNew();
-        var prompts = request.Documents.Select(d => reranker.Prompt.Build(request.Query, d)).ToArray();
-        record.TokenizeSeconds = watch.Elapsed.TotalSeconds;
-        record.Prompts = prompts;
-        record.Batches = BatchPlanner.PlanAlone(prompts.Select(p => p.Length).ToArray(), maxBatchTokens);
-        record.MaxBatchTokens = maxBatchTokens;
-        watch.Restart();
-        record.Logits = reranker.Score(prompts).Select(s => s.Logit).ToArray();
-        record.ModelSeconds = watch.Elapsed.TotalSeconds;
+        public void Run(BenchRequest request, RequestRecord record)
+        {
+            var watch = Stopwatch.StartNew();
+            var prompts = request.Documents.Select(d => Reranker.Prompt.Build(request.Query, d)).ToArray();
+            record.TokenizeSeconds = watch.Elapsed.TotalSeconds;
+            record.Prompts = prompts;
+            record.Batches = BatchPlanner.PlanAlone(prompts.Select(p => p.Length).ToArray(), MaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells);
+            record.MaxBatchTokens = MaxBatchTokens;
+            watch.Restart();
+            record.Logits = Reranker.Score(prompts).Select(s => s.Logit).ToArray();
+            record.ModelSeconds = watch.Elapsed.TotalSeconds;
+            watch.Restart();
+            var unshared = Unshared.Score(prompts);
+            record.UnsharedModelSeconds = watch.Elapsed.TotalSeconds;
+            record.UnsharedMaxLogitDifference = unshared.Select((s, i) => Math.Abs(s.Logit - record.Logits[i])).Max();
+        }
     }
 
     private static TorchResult RunTorch(BenchSettings settings, string checkpoint, RequestMix mix, RequestRecord[] records, TextWriter output)
@@ -311,7 +331,8 @@ internal static class BenchRun
             var realTokens = records.Sum(r => r.Prompts.Sum(p => (long)p.Length));
             var paddedTokens = records.Sum(r => r.Batches.Sum(b => (long)b.Length * b.Max(i => r.Prompts[i].Length)));
             var naiveFlops = records.Sum(r => r.Prompts.Sum(p => shape.PairFlops(p.Length)));
-            var executedFlops = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray())));
+            var executedFlops = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray(), SharedPrefix(r, b))));
+            var repeatedPrefixTokens = records.Sum(r => r.Batches.Sum(b => (long)(b.Length - 1) * SharedPrefix(r, b)));
             var model = records.Sum(r => r.ModelSeconds);
             var tokenize = records.Sum(r => r.TokenizeSeconds);
             var latencies = records.Select(r => r.LatencySeconds * 1000).Order().ToArray();
@@ -326,9 +347,11 @@ internal static class BenchRun
             o.WriteLine($"  latency per request: p50 {Percentile(latencies, 0.5):F0} ms, p95 {Percentile(latencies, 0.95):F0} ms " +
                         $"(min {latencies[0]:F0}, max {latencies[^1]:F0})");
             var tighter = records.Sum(r => PaddedTokens(r.Prompts.Select(p => p.Length).ToArray(), r.MaxBatchTokens, 1.25));
-            o.WriteLine($"  padding: {paddedTokens:N0} computed tokens for {realTokens:N0} real: waste {1 - (double)realTokens / paddedTokens:P1} " +
-                        $"(BatchPlanner per request alone; a greedy length-sorted cut that also stops where the longest row would " +
-                        $"exceed its shortest by 25 % would waste {1 - (double)realTokens / tighter:P1})");
+            var paddingFlops = records.Sum(r => r.Batches.Sum(b => AttentionPaddingFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray())));
+            o.WriteLine($"  padding: batches of rows x longest row hold {paddedTokens:N0} token slots for {realTokens:N0} real tokens " +
+                        $"({1 - (double)realTokens / paddedTokens:P1} pads; BatchPlanner per request alone; a greedy length-sorted cut that also stops where " +
+                        $"the longest row would exceed its shortest by 25 % would have {1 - (double)realTokens / tighter:P1}). The dense layers compute " +
+                        $"no pads (packed tokens); attention over the padded width is {paddingFlops / executedFlops:P1} of the executed FLOPs");
             o.WriteLine($"  naive FLOPs {naiveFlops / 1e12:F2} T: {naiveFlops / wall / 1e9:F0} GFLOP/s over HTTP = {naiveFlops / wall / 1e9 / peak:P0} of the " +
                         $"{peak:F0} GFLOP/s peak; model alone (in-process, same batches) {model:F2} s -> {naiveFlops / model / 1e9:F0} GFLOP/s = " +
                         $"{naiveFlops / model / 1e9 / peak:P0}");
@@ -348,11 +371,20 @@ internal static class BenchRun
             }
 
             if (serverInference is { } inference)
-                o.WriteLine($"  server timing headers: x-inference-time sums to {inference:F2} s -> outside the model {1 - inference / latencySum:P1} of request time" +
-                            (records.All(r => r.ServerQueueSeconds is not null) ? $"; x-queue-time {records.Sum(r => r.ServerQueueSeconds!.Value):F2} s" : ""));
+                o.WriteLine($"  server timing headers (TEI's: per pair, averaged over the request's pairs): x-inference-time mean {inference / records.Length * 1000:F0} ms" +
+                            (records.All(r => r.ServerQueueSeconds is not null) ? $", x-queue-time mean {records.Average(r => r.ServerQueueSeconds!.Value) * 1000:F0} ms" : ""));
             else
                 o.WriteLine("  server timing headers: none (x-inference-time / x-queue-time not sent by this server)");
             o.WriteLine($"  HTTP scores vs in-process: max |Δ score| {scoreDifference:0.0e+0}");
+            var unsharedModel = records.Sum(r => r.UnsharedModelSeconds);
+            var idealSpeedup = (double)realTokens / (realTokens - repeatedPrefixTokens);
+            var flopSpeedup = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray()))) / executedFlops;
+            var speedup = unsharedModel / model;
+            o.WriteLine($"  shared prefix: {repeatedPrefixTokens:N0} of the {realTokens:N0} prompt tokens repeat their batch's shared prefix; " +
+                        $"ideal speed-up (total / unique tokens) {idealSpeedup:F3}x; measured {speedup:F3}x (model {unsharedModel:F2} s without " +
+                        $"reuse, {model:F2} s with) = {speedup / idealSpeedup:P0} of the ideal speed-up, {(speedup - 1) / (idealSpeedup - 1):P0} of its gain; " +
+                        $"max |Δ logit| {records.Max(r => r.UnsharedMaxLogitDifference):0.0e+0}. Attention still reads the prefix for every row, " +
+                        $"so the executed FLOPs shrink {flopSpeedup:F3}x: measured = {(speedup - 1) / (flopSpeedup - 1):P0} of that gain");
             var serverCpuSeconds = records.Sum(r => r.ServerCpuSeconds);
             o.WriteLine($"  server CPU time during the requests: {serverCpuSeconds:F2} s = {serverCpuSeconds / wall:F2} cores busy on average " +
                         $"(work per pair {serverCpuSeconds / pairs * 1000:F0} CPU-ms)");
@@ -370,20 +402,31 @@ internal static class BenchRun
             o.WriteLine($"server peak resident memory: {bytes / 1048576.0:F0} MiB");
     }
 
+    /// <summary>The tokens every prompt of the batch starts with, which the server computes once for the batch.</summary>
+    private static int SharedPrefix(RequestRecord record, int[] batch) => OnnxScorer.SharedPrefixLength(batch.Select(i => record.Prompts[i]).ToArray());
+
     /// <summary>
     /// FLOPs the default graph executes for one batch of rows of <paramref name="lengths"/> tokens: the dense layers on the
-    /// real tokens only (packed), attention over the padded width (GroupQueryAttention computes every row's full
+    /// real tokens only (packed; the shared prefix once), attention over the padded width (GroupQueryAttention computes every row's full
     /// width × width square), and in the last layer keys and values for every token but queries, attention, o_proj and
     /// the MLP for each row's last token only.
     /// </summary>
-    internal static double ExecutedFlops(ModelShape s, IReadOnlyList<int> lengths)
+    internal static double ExecutedFlops(ModelShape s, IReadOnlyList<int> lengths, int sharedPrefix = 0)
     {
         double h = s.Hidden, q = s.Heads * s.HeadDim, kv = s.KvHeads * s.HeadDim, inter = s.Intermediate;
-        double width = lengths.Max(), real = lengths.Sum(), rows = lengths.Count;
+        double width = lengths.Max(), rows = lengths.Count;
+        var real = lengths.Sum() - (rows - 1) * sharedPrefix; // the dense layers compute the shared prefix once
         var perTokenLinear = 2 * (h * q + 2 * h * kv + q * h + 3 * h * inter);
         var full = (s.Layers - 1) * (perTokenLinear * real + rows * 4.0 * width * width * q);
         var last = 2 * (2 * h * kv) * real + rows * (2 * (h * q + q * h + 3 * h * inter) + 4.0 * width * q);
         return full + last;
+    }
+
+    /// <summary>What attention over the batch's padded width costs beyond each row's own width (the full squares, as the graph computes them).</summary>
+    internal static double AttentionPaddingFlops(ModelShape s, IReadOnlyList<int> lengths)
+    {
+        double q = s.Heads * s.HeadDim, width = lengths.Max();
+        return lengths.Sum(l => (s.Layers - 1) * 4.0 * q * (width * width - (double)l * l) + 4.0 * q * (width - l));
     }
 
     /// <summary>Padded tokens of a length-sorted plan under the same budget that also cuts where max/min would exceed <paramref name="spread"/>.</summary>

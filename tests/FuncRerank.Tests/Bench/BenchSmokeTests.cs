@@ -34,6 +34,15 @@ public class BenchSmokeTests
         // A shorter row costs its own dense work but the batch's attention width.
         var mixed = BenchRun.ExecutedFlops(slice, [300, 100]);
         Assert.InRange(mixed, BenchRun.ExecutedFlops(slice, [300]) + BenchRun.ExecutedFlops(slice, [100]), 2 * BenchRun.ExecutedFlops(slice, [300]));
+        // A shared prefix's dense work is done once per batch: 3 of 4 rows save it, in proportion to its length.
+        var saved100 = BenchRun.ExecutedFlops(slice, [300, 300, 300, 300]) - BenchRun.ExecutedFlops(slice, [300, 300, 300, 300], 100);
+        var saved200 = BenchRun.ExecutedFlops(slice, [300, 300, 300, 300]) - BenchRun.ExecutedFlops(slice, [300, 300, 300, 300], 200);
+        Assert.True(saved100 > 0);
+        Assert.Equal(2 * saved100, saved200, 6);
+        Assert.Equal(BenchRun.ExecutedFlops(slice, [300]), BenchRun.ExecutedFlops(slice, [300], 299), 6);
+        // Padding costs attention only: rows of equal length waste nothing, and the waste is what the mixed batch pays over its rows alone.
+        Assert.Equal(0, BenchRun.AttentionPaddingFlops(slice, [300, 300]));
+        Assert.Equal(mixed - BenchRun.ExecutedFlops(slice, [300]) - BenchRun.ExecutedFlops(slice, [100]), BenchRun.AttentionPaddingFlops(slice, [300, 100]), 6);
     }
 
     [Fact]
