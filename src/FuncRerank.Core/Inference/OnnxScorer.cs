@@ -17,9 +17,8 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
 
     private readonly InferenceSession _session;
     private readonly long _padTokenId;
-    private readonly bool _reusesPrefix;
 
-    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason, bool reuseSharedPrefix)
+    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
     {
         _session = session;
         Manifest = manifest;
@@ -27,10 +26,9 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         DeviceReason = deviceReason;
         _padTokenId = manifest.PadTokenId;
         TakesSharedPrefix = session.InputMetadata.ContainsKey("prefix_ids");
-        _reusesPrefix = TakesSharedPrefix && reuseSharedPrefix;
     }
 
-    /// <summary>The graph takes a shared prefix (builder v3 and later); the scorer passes one when <see cref="ScorerOptions.ReuseSharedPrefix"/>.</summary>
+    /// <summary>The graph takes the batch's shared prefix as an input of its own (builder v3 and later), computed once per batch.</summary>
     public bool TakesSharedPrefix { get; }
 
     public RerankerManifest Manifest { get; }
@@ -55,7 +53,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
             try
             {
                 return new OnnxScorer(CreateSession(graphPath, options, useCuda: true), manifest, ExecutionDevice.Cuda,
-                        $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}", options.ReuseSharedPrefix)
+                        $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}")
                     .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
             }
             catch (OnnxRuntimeException e) when (!options.RequireCuda)
@@ -77,7 +75,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         var reason = fallbackReason is null
             ? "the device asked for is cpu"
             : $"the device asked for is cuda, but the CUDA provider did not load ({fallbackReason}) and CUDA is not required, so the CPU serves";
-        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device, reason, options.ReuseSharedPrefix)
+        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false), manifest, device, reason)
             .Logged(logger, "CPU ({Threads} intra-op threads)", options.IntraOpThreads == 0 ? Environment.ProcessorCount : options.IntraOpThreads);
     }
 
@@ -96,7 +94,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
                 throw new ArgumentException($"row {r} is empty", nameof(rows));
         }
 
-        var prefix = _reusesPrefix ? SharedPrefixLength(rows) : 0;
+        var prefix = TakesSharedPrefix ? SharedPrefixLength(rows) : 0;
         var width = rows.Max(r => r.Length) - prefix;
         var ids = new long[rows.Count * width];
         var mask = new long[rows.Count * width];
@@ -220,7 +218,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     {
         var graphPath = Path.Combine(builtDirectory, RerankerManifest.GraphFileName);
         return new OnnxScorer(CreateSession(graphPath, options, useCuda: false, tune), RerankerManifest.Load(builtDirectory), ExecutionDevice.Cpu,
-            "tuned for a benchmark", options.ReuseSharedPrefix);
+            "tuned for a benchmark");
     }
 
     private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda, Action<SessionOptions>? tune = null)

@@ -17,12 +17,6 @@ public sealed record ScorerOptions
 
     /// <summary>0 lets ONNX Runtime use one thread per core.</summary>
     public int IntraOpThreads { get; init; }
-
-    /// <summary>
-    /// Compute the tokens that every row of a batch starts with once (system prompt, instruction, query) when the graph
-    /// takes a shared prefix. Off only to measure what it saves: the scores are the same either way.
-    /// </summary>
-    public bool ReuseSharedPrefix { get; init; } = true;
 }
 
 public static class ExecutionDeviceNames
