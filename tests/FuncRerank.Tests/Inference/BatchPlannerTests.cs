@@ -66,12 +66,13 @@ public class BatchPlannerTests
     [Fact]
     public void Evenly_spread_lengths_stop_at_the_padding_cap()
     {
-        int[] lengths = [80, 160, 240, 320, 400, 480, 560, 640, 720, 800];
+        int[] lengths = [100, 110, 120, 130, 140, 155, 160, 170, 180, 190];
 
-        // 80, 160, 240 pad to 720 for 480 real (1.5); with 320 it would be 1,280 for 800.
-        Assert.Equal((0, 3), BatchPlanner.Grow(lengths, 0, 16384));
-        // From 320: 240 and 160 (ties go to the shorter side), then 400 and 480: 2,400 for 1,600; 560 would pass 1.5.
-        Assert.Equal((1, 6), BatchPlanner.Grow(lengths, 3, 16384));
+        // 100-140 pad to 700 for 600 real (1.17); with 155 it would be 930 for 755 (1.23, over 1.2).
+        Assert.Equal((0, 5), BatchPlanner.Grow(lengths, 0, 16384));
+        // From 170: 160, 155, 140, 130, 120 (ties go to the shorter side), then 110 would pass 1.2 but 180 does not
+        // (1,260 for 1,055); then neither 110 nor 190 fits.
+        Assert.Equal((2, 9), BatchPlanner.Grow(lengths, 7, 16384));
     }
 
     [Fact]
