@@ -131,6 +131,10 @@ internal static class BenchCommands
         var concurrency = new Option<int>("--small-concurrency") { Description = "Clients sending the small requests at once", DefaultValueFactory = _ => 4 };
         var maxBatchTokens = new Option<int>("--max-batch-tokens") { Description = "The server's (and the replay's) padded tokens per forward pass", DefaultValueFactory = _ => 16384 };
         var seed = new Option<int>("--seed") { Description = "Seed of the request mixes", DefaultValueFactory = _ => 6 };
+        var instructionTokens = new Option<int>("--instruction-tokens")
+        {
+            Description = "Give every request its own instruction of about this many tokens (0: the model's default instruction)",
+        };
         var peakSeconds = new Option<double>("--peak-seconds") { Description = "Timing per matmul shape", DefaultValueFactory = _ => 3 };
         var noTorch = new Option<bool>("--no-torch") { Description = "Skip the torch-eager peer" };
         var python = new Option<string>("--python") { Description = "Python with torch and numpy (Debian's python3-torch)", DefaultValueFactory = _ => "/usr/bin/python3" };
@@ -141,7 +145,7 @@ internal static class BenchCommands
         };
         var command = new Command("run", "The benchmark: matmul peak, HTTP request mixes against funcrerank serve, in-process replay, torch peer")
         {
-            work, layers, checkpoint, threads, mixed, small, concurrency, maxBatchTokens, seed, peakSeconds, noTorch, python, torchEnv,
+            work, layers, checkpoint, threads, mixed, small, concurrency, maxBatchTokens, seed, instructionTokens, peakSeconds, noTorch, python, torchEnv,
         };
         command.SetAction(result =>
         {
@@ -159,6 +163,7 @@ internal static class BenchCommands
                 SmallConcurrency = result.GetValue(concurrency),
                 MaxBatchTokens = result.GetValue(maxBatchTokens),
                 Seed = result.GetValue(seed),
+                InstructionTokens = result.GetValue(instructionTokens),
                 PeakSeconds = result.GetValue(peakSeconds),
                 Torch = !result.GetValue(noTorch),
                 Python = result.GetValue(python)!,

@@ -19,6 +19,7 @@ internal sealed record BenchSettings
     public int SmallConcurrency { get; init; } = 4;
     public int MaxBatchTokens { get; init; } = 16384;
     public int Seed { get; init; } = 6;
+    public int InstructionTokens { get; init; }
     public int Threads { get; init; } = Environment.ProcessorCount;
     public double PeakSeconds { get; init; } = 3;
     public bool Torch { get; init; } = true;
@@ -112,8 +113,8 @@ internal static class BenchRun
         var replay = new Replay(reranker, unshared, settings.MaxBatchTokens);
         var mixes = new[]
         {
-            Workload.Generate(Workload.Mixed(settings.MixedRequests), reranker.Tokenizer, settings.Seed),
-            Workload.Generate(Workload.Small(settings.SmallRequests, settings.SmallConcurrency), reranker.Tokenizer, settings.Seed + 1),
+            Workload.Generate(Workload.Mixed(settings.MixedRequests), reranker.Tokenizer, settings.Seed, settings.InstructionTokens),
+            Workload.Generate(Workload.Small(settings.SmallRequests, settings.SmallConcurrency), reranker.Tokenizer, settings.Seed + 1, settings.InstructionTokens),
         };
         var warmUp = Workload.Generate(Workload.Mixed(1), reranker.Tokenizer, settings.Seed + 100).Requests[0];
 
@@ -209,6 +210,8 @@ internal static class BenchRun
             ["query"] = request.Query,
             ["documents"] = new JsonArray(request.Documents.Select(d => (JsonNode)d).ToArray()),
         };
+        if (request.Instruction is not null)
+            body["instruction"] = request.Instruction;
         var watch = Stopwatch.StartNew();
         using var response = await client.PostAsync("v1/rerank", JsonContent.Create(body));
         var bytes = await response.Content.ReadAsByteArrayAsync();
@@ -250,7 +253,7 @@ internal static class BenchRun
         public void Run(BenchRequest request, RequestRecord record)
         {
             var watch = Stopwatch.StartNew();
-            var prompts = request.Documents.Select(d => Reranker.Prompt.Build(request.Query, d)).ToArray();
+            var prompts = request.Documents.Select(d => Reranker.Prompt.Build(request.Query, d, request.Instruction)).ToArray();
             record.TokenizeSeconds = watch.Elapsed.TotalSeconds;
             record.Prompts = prompts;
             record.Batches = BatchPlanner.PlanAlone(prompts.Select(p => p.Length).ToArray(), MaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells);

@@ -3,8 +3,8 @@ using FuncRerank.Tokenization;
 
 namespace FuncRerank.Bench;
 
-/// <summary>One rerank request: a query against its documents.</summary>
-internal sealed record BenchRequest(string Query, string[] Documents);
+/// <summary>One rerank request: a query against its documents, with the model's default instruction when <paramref name="Instruction"/> is null.</summary>
+internal sealed record BenchRequest(string Query, string[] Documents, string? Instruction = null);
 
 /// <summary>A request mix and how it is sent: <paramref name="Concurrency"/> clients, each sending its share in turn.</summary>
 internal sealed record RequestMix(string Name, BenchRequest[] Requests, int Concurrency);
@@ -37,7 +37,8 @@ internal static class Workload
     public static MixSpec Small(int requests, int concurrency) =>
         new("small: 1 query x 1-5 docs of 30-300 tokens", requests, 1, 5, 30, 300, concurrency);
 
-    public static RequestMix Generate(MixSpec spec, Qwen3Tokenizer tokenizer, int seed)
+    /// <param name="instructionTokens">Above 0: every request carries its own instruction of about this many tokens.</param>
+    public static RequestMix Generate(MixSpec spec, Qwen3Tokenizer tokenizer, int seed, int instructionTokens = 0)
     {
         var random = new Random(seed);
         var requests = new BenchRequest[spec.Requests];
@@ -47,7 +48,8 @@ internal static class Workload
             var documents = new string[random.Next(spec.MinDocuments, spec.MaxDocuments + 1)];
             for (var d = 0; d < documents.Length; d++)
                 documents[d] = Text(tokenizer, random, LogUniform(random, spec.MinTokens, spec.MaxTokens));
-            requests[i] = new BenchRequest(query, documents);
+            var instruction = instructionTokens > 0 ? Text(tokenizer, random, instructionTokens) : null;
+            requests[i] = new BenchRequest(query, documents, instruction);
         }
 
         return new RequestMix(spec.Name, requests, spec.Concurrency);

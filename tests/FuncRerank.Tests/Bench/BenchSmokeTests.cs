@@ -68,7 +68,7 @@ public class BenchSmokeTests
     [Fact]
     public void Run_options_parse_and_bad_shapes_or_environment_are_refused()
     {
-        var result = BenchCommands.Run().Parse(["--mixed-requests", "2", "--small-concurrency", "8", "--torch-env", "OPENBLAS_NUM_THREADS=1", "--no-torch"]);
+        var result = BenchCommands.Run().Parse(["--mixed-requests", "2", "--small-concurrency", "8", "--instruction-tokens", "200", "--torch-env", "OPENBLAS_NUM_THREADS=1", "--no-torch"]);
         Assert.Empty(result.Errors);
         Assert.NotEmpty(BenchCommands.Run().Parse(["--mixed-requests", "two"]).Errors);
         Assert.Equal([new BatchShape(32, 128), new BatchShape(2, 2000, 0.5)], BenchCommands.ParseShapes("32x128, 2x2000/0.5"));
@@ -88,5 +88,8 @@ public class BenchSmokeTests
         Assert.Equal(a.Requests.SelectMany(r => r.Documents.Prepend(r.Query)), b.Requests.SelectMany(r => r.Documents.Prepend(r.Query)));
         Assert.All(a.Requests, r => Assert.InRange(r.Documents.Length, 2, 4));
         Assert.All(a.Requests.SelectMany(r => r.Documents), d => Assert.InRange(RepoFiles.Tokenizer.CountTokens(d), 36, 130));
+        Assert.All(a.Requests, r => Assert.Null(r.Instruction));
+        var instructed = Workload.Generate(spec, RepoFiles.Tokenizer, 9, instructionTokens: 200);
+        Assert.All(instructed.Requests, r => Assert.InRange(RepoFiles.Tokenizer.CountTokens(r.Instruction!), 180, 220));
     }
 }
