@@ -67,6 +67,22 @@ public class BatchSchedulerTests
     }
 
     [Fact]
+    public async Task Every_batch_keeps_to_the_attention_budget()
+    {
+        var scorer = new ScriptedScorer();
+        // 600-token rows: two squares (720,000 cells) fit a million, three do not, though the token budget takes sixteen.
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions { MaxBatchTokens = 10_000, MaxAttentionCells = 1_000_000 });
+        var blocker = Occupy(scheduler, scorer);
+        var tasks = new[] { Rows(1000, 600, 600, 600), Rows(2000, 600, 600, 600) }.Select(r => scheduler.ScoreAsync(r)).ToArray();
+
+        scorer.Release();
+        await Task.WhenAll(tasks).WaitAsync(Patience);
+        await blocker.WaitAsync(Patience);
+
+        Assert.Equal([2, 2, 2], scorer.Batches.Skip(1).Select(b => b.Length));
+    }
+
+    [Fact]
     public async Task Every_batch_keeps_to_the_padded_token_budget_and_pads_little()
     {
         var scorer = new ScriptedScorer();
