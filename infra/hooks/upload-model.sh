@@ -4,7 +4,7 @@
 # The model is built once, as fp16, with `funcrerank build` (from the Hugging Face Hub, or from RERANK_MODEL_SOURCE:
 # a local checkpoint or an already built directory), and the built directory is uploaded as it is: the app serves
 # it without building anything at startup. A marker file, uploaded after everything else, records what the share
-# holds; when it already holds the same model, nothing is downloaded, built or uploaded.
+# holds; when it already holds the same model built by the same builder version, nothing is downloaded, built or uploaded.
 #
 # From azd (outputs of infra/main.bicep): AZURE_RESOURCE_GROUP, MODEL_STORAGE_ACCOUNT, MODEL_SHARE_NAME,
 #   RERANK_MODEL_ID, RERANK_MODEL_DIR, SERVICE_API_NAME.
@@ -49,9 +49,14 @@ if [ "$(az storage file exists --share-name "$share" --path "$directory/$marker"
   az storage file download --share-name "$share" --path "$directory/$marker" --dest "$remote_marker" --no-progress --output none
 fi
 
+# The graph this FuncRerank builds: a model built by another version still loads, but without that version's changes.
+builder=$("${funcrerank[@]}" version | sed -n 's/^builder //p')
+[ -n "$builder" ] || fail "\`${funcrerank[*]} version\` printed no builder version"
+built_by() { sed -n 's/^ *"builder": *"\([^"]*\)".*/\1/p' "$1/reranker.json" 2> /dev/null; }
+
 if [ -z "$source_dir" ] && [ "$force" != true ] && [ "$(remote source)" = hub ] && [ "$(remote model_id)" = "$model_id" ] \
-   && [ "$(remote dtype)" = fp16 ]; then
-  say "the share already holds $model_id (fp16, uploaded $(remote uploaded)) in $share/$directory: nothing to do"
+   && [ "$(remote dtype)" = fp16 ] && [ "$(remote builder)" = "$builder" ]; then
+  say "the share already holds $model_id (fp16, $builder, uploaded $(remote uploaded)) in $share/$directory: nothing to do"
   say "(azd env set RERANK_MODEL_FORCE_UPLOAD true to upload it again)"
   exit 0
 fi
@@ -66,6 +71,8 @@ if [ -n "$source_dir" ]; then
       || fail "$source_dir is a built model, but not fp16: build it with \`funcrerank build --dtype fp16\` for the GPU"
     built=$source_dir
     say "using the built model in $built"
+    [ "$(built_by "$built")" = "$builder" ] \
+      || say "note: $built was built by $(built_by "$built"), this FuncRerank builds $builder; it is uploaded as it is"
   else
     built=$work/$directory-local
     rm -rf "$built" "$built.partial"
@@ -76,7 +83,8 @@ if [ -n "$source_dir" ]; then
 else
   origin=hub
   built=$work/$directory
-  if [ -f "$built/reranker.json" ] && [ "$(sed -n 's/^model_id=//p' "$built/.funcrerank-source" 2> /dev/null)" = "$model_id" ]; then
+  if [ -f "$built/reranker.json" ] && [ "$(sed -n 's/^model_id=//p' "$built/.funcrerank-source" 2> /dev/null)" = "$model_id" ] \
+     && [ "$(built_by "$built")" = "$builder" ]; then
     say "reusing $built (built earlier from $model_id)"
   else
     rm -rf "$built" "$built.partial"
@@ -124,6 +132,7 @@ elapsed=$(( $(date +%s) - started ))
   printf 'dtype=fp16\n'
   printf 'source=%s\n' "$origin"
   printf 'manifest_sha256=%s\n' "$manifest"
+  printf 'builder=%s\n' "$(built_by "$built")"
   printf 'uploaded=%s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 } > "$work/$directory.marker"
 az storage file upload --share-name "$share" --source "$work/$directory.marker" --path "$directory/$marker" --output none

@@ -7,5 +7,6 @@ var root = new RootCommand("FuncRerank: Qwen3-Reranker scores from a Hugging Fac
     TokenizeCommand.Create(),
     ScoreCommand.Create(),
     ServeCommand.Create(),
+    VersionCommand.Create(),
 };
 return root.Parse(args).Invoke();

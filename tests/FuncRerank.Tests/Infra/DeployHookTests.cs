@@ -139,15 +139,42 @@ public class DeployHookTests
     {
         using var azure = new Azure();
         System.IO.Directory.CreateDirectory(azure.ModelDirectory);
-        File.WriteAllText(Path.Combine(azure.ModelDirectory, ".funcrerank-upload"),
-            $"model_id={ModelId}\ndtype=fp16\nsource=hub\nmanifest_sha256={new string('a', 64)}\nuploaded=2026-01-01T00:00:00Z\n");
+        WriteMarker(azure, Qwen3OnnxBuilder.Version);
 
-        // FUNCRERANK=false: any build or download would fail the hook.
-        var run = azure.Run("upload-model.sh", new() { ["FUNCRERANK"] = "false" });
+        // A funcrerank that only tells its version: any build or download would fail the hook.
+        var run = azure.Run("upload-model.sh", new() { ["FUNCRERANK"] = VersionOnlyFuncRerank(azure) });
 
         Assert.True(run.ExitCode == 0, run.Output);
-        Assert.Contains($"the share already holds {ModelId} (fp16, uploaded 2026-01-01T00:00:00Z)", run.Output);
+        Assert.Contains($"the share already holds {ModelId} (fp16, {Qwen3OnnxBuilder.Version}, uploaded 2026-01-01T00:00:00Z)", run.Output);
         Assert.Empty(azure.Uploads);
+    }
+
+    [Fact]
+    public void The_same_model_built_by_an_older_builder_is_built_again()
+    {
+        using var azure = new Azure();
+        System.IO.Directory.CreateDirectory(azure.ModelDirectory);
+        WriteMarker(azure, "funcrerank-qwen3-score-2");
+
+        var run = azure.Run("upload-model.sh", new() { ["FUNCRERANK"] = VersionOnlyFuncRerank(azure) });
+
+        // It goes on to download and build (which this funcrerank refuses), and uploads nothing.
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains($"downloading {ModelId} from the Hugging Face Hub and building it as fp16", run.Output);
+        Assert.DoesNotContain("the share already holds", run.Output);
+        Assert.Empty(azure.Uploads);
+    }
+
+    private static void WriteMarker(Azure azure, string builder) =>
+        File.WriteAllText(Path.Combine(azure.ModelDirectory, ".funcrerank-upload"),
+            $"model_id={ModelId}\ndtype=fp16\nsource=hub\nmanifest_sha256={new string('a', 64)}\nbuilder={builder}\nuploaded=2026-01-01T00:00:00Z\n");
+
+    /// <summary>A stand-in for funcrerank that answers `version` (this build's builder) and fails at anything else.</summary>
+    private static string VersionOnlyFuncRerank(Azure azure)
+    {
+        var script = Path.Combine(azure.NewDirectory("bin"), "funcrerank");
+        File.WriteAllText(script, $"[ \"$1\" = version ] || exit 1\necho 'funcrerank 0'\necho 'builder {Qwen3OnnxBuilder.Version}'\n");
+        return $"sh {script}";
     }
 
     [Fact]
@@ -180,6 +207,7 @@ public class DeployHookTests
         Assert.InRange(markerDeleted, 0, firstUpload - 1);
         Assert.Equal("hub", azure.Marker()["source"]);
         Assert.Equal(ModelId, azure.Marker()["model_id"]);
+        Assert.Equal(Qwen3OnnxBuilder.Version, azure.Marker()["builder"]);
         Assert.Equal(ModelPrecision.Float16, RerankerManifest.Load(azure.ModelDirectory).Precision);
         // The placeholder revision has no model to reload.
         Assert.DoesNotContain(calls, c => c.StartsWith("containerapp revision restart", StringComparison.Ordinal));
@@ -192,6 +220,15 @@ public class DeployHookTests
         Assert.Contains("reusing", again.Output);
         Assert.Equal(requests, hub.Requests.Count);
         Assert.Equal("hub", azure.Marker()["source"]);
+
+        // A build left by an older FuncRerank is not reused: the model is built again with this builder.
+        var kept = Path.Combine(azure.Work, Directory_, "reranker.json");
+        File.WriteAllText(kept, File.ReadAllText(kept).Replace(Qwen3OnnxBuilder.Version, "funcrerank-qwen3-score-2"));
+        System.IO.Directory.Delete(azure.ModelDirectory, recursive: true);
+        var rebuilt = azure.Run("upload-model.sh", new() { ["HF_ENDPOINT"] = hub.Endpoint, ["HF_HUB_CACHE"] = hubCache });
+        Assert.True(rebuilt.ExitCode == 0, rebuilt.Output);
+        Assert.Contains($"downloading {ModelId} from the Hugging Face Hub and building it as fp16", rebuilt.Output);
+        Assert.Equal(Qwen3OnnxBuilder.Version, azure.Marker()["builder"]);
     }
 
     [Fact]
