@@ -32,6 +32,8 @@ public static class Qwen3OnnxBuilder
         string checkpointDirectory, string outputDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId,
         IReadOnlyDictionary<string, string> sourceHashes, Qwen3GraphOptions graphOptions, IProgress<BuildProgress>? progress = null)
     {
+        if (graphOptions.SharedPrefix && !graphOptions.PackedTokens)
+            throw new ArgumentException("a shared prefix needs packed tokens", nameof(graphOptions));
         var config = Qwen3Config.Load(Path.Combine(checkpointDirectory, "config.json"));
         var checkpoint = SafetensorsCheckpoint.Open(checkpointDirectory);
         if (yesTokenId >= config.VocabSize || noTokenId >= config.VocabSize)
@@ -109,9 +111,7 @@ public static class Qwen3OnnxBuilder
         private readonly long _heads = config.NumAttentionHeads;
         private readonly long _kvHeads = config.NumKeyValueHeads;
         private readonly bool _fusedAttention = options.UsesFusedAttention(precision);
-        private readonly bool _sharedPrefix = options.SharedPrefix
-            ? options.PackedTokens ? true : throw new ArgumentException("a shared prefix needs packed tokens", nameof(options))
-            : false;
+        private readonly bool _sharedPrefix = options.SharedPrefix;
 
         public void Write(int yesTokenId, int noTokenId)
         {

@@ -83,7 +83,11 @@ public class SharedPrefixTests
     [Fact]
     public void A_shared_prefix_needs_packed_tokens()
     {
-        var error = Assert.Throws<ArgumentException>(() => BuiltModels.BuildNew("tiny-f32-tied", ModelPrecision.Float32, Qwen3GraphOptions.Default with { PackedTokens = false }));
+        var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
+        var error = Assert.Throws<ArgumentException>(() => Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, ModelPrecision.Float32,
+            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>(),
+            Qwen3GraphOptions.Default with { PackedTokens = false }));
         Assert.Contains("packed tokens", error.Message);
+        Assert.False(Directory.Exists(output)); // refused before anything is written
     }
 }
