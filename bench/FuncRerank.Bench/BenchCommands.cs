@@ -70,7 +70,7 @@ internal static class BenchCommands
         };
         var variants = new Option<string?>("--variants")
         {
-            Description = "Graph variants to compare, as indices into the list (0 baseline, 1 default, 2-7 the default with one lever flipped, 8 with both contrib ops), e.g. 1,2",
+            Description = "Graph variants to compare, as indices into the list (0 baseline, 1 default, 2-7 the default with one lever flipped, 8 with both contrib ops, 9 int8 and 10 int4 weights), e.g. 1,2",
         };
         var command = new Command("levers", "Measure each graph and session tuning lever, interleaved, and check that graphs agree")
         {

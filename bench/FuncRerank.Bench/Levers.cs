@@ -44,6 +44,8 @@ internal static class Levers
         ("default + fused norm ops", Qwen3GraphOptions.Default with { FusedNorms = true }),
         ("default + RotaryEmbedding op", Qwen3GraphOptions.Default with { RotaryContrib = true }),
         ("default + both contrib ops", Qwen3GraphOptions.Default with { FusedNorms = true, RotaryContrib = true }),
+        ("default, int8 weights (MatMulNBits)", Qwen3GraphOptions.Default with { WeightBits = 8 }),
+        ("default, int4 weights (MatMulNBits)", Qwen3GraphOptions.Default with { WeightBits = 4 }),
     ];
 
     public static void NoSpinning(SessionOptions options) => options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");

@@ -63,8 +63,6 @@ internal static class MatMulPeak
             weights[i] = (float)((random.NextDouble() - 0.5) / Math.Sqrt(k));
         var b = g.Floats(weights, k, n);
         g.Identity(g.Op("MatMul", ["a", b]), "c");
-        var model = new ModelProto { IrVersion = 8, ProducerName = "funcrerank-bench", Graph = g.Proto };
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
-        return model.ToByteArray();
+        return g.ToModel("funcrerank-bench").ToByteArray();
     }
 }

@@ -19,9 +19,6 @@ public static class Qwen3OnnxBuilder
     /// <summary>Part of the cache key: bump it whenever the graph or the weight layout changes.</summary>
     public const string Version = "funcrerank-qwen3-score-3";
 
-    private const long OpsetVersion = 17;
-    private const long IrVersion = 8;
-
     public static void Build(
         string checkpointDirectory, string outputDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId,
         IReadOnlyDictionary<string, string> sourceHashes, IProgress<BuildProgress>? progress = null) =>
@@ -34,6 +31,8 @@ public static class Qwen3OnnxBuilder
     {
         if (graphOptions.SharedPrefix && !graphOptions.PackedTokens)
             throw new ArgumentException("a shared prefix needs packed tokens", nameof(graphOptions));
+        if (graphOptions.WeightBits is not (0 or 4 or 8))
+            throw new ArgumentException($"weight bits {graphOptions.WeightBits}: use 0 (none), 4 or 8", nameof(graphOptions));
         var config = Qwen3Config.Load(Path.Combine(checkpointDirectory, "config.json"));
         var checkpoint = SafetensorsCheckpoint.Open(checkpointDirectory);
         if (yesTokenId >= config.VocabSize || noTokenId >= config.VocabSize)
@@ -53,17 +52,8 @@ public static class Qwen3OnnxBuilder
             new DecoderWriter(graph, config, checkpoint, weights, precision, graphOptions).Write(yesTokenId, noTokenId);
         }
 
-        var model = new ModelProto
-        {
-            IrVersion = IrVersion,
-            ProducerName = "FuncRerank",
-            ProducerVersion = Version,
-            Graph = graph.Proto,
-        };
+        var model = graph.ToModel("FuncRerank", Version);
         model.Graph.Name = "qwen3_reranker_score";
-        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = OpsetVersion });
-        foreach (var domain in graph.Domains)
-            model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = 1 });
         foreach (var (key, value) in new Dictionary<string, string>
                  {
                      ["architecture"] = "Qwen3ForCausalLM",
@@ -341,9 +331,9 @@ public static class Qwen3OnnxBuilder
         private (string Q, string K, string V) Projections(string x, string queryInput, string prefix, Rotary rotary, Rotary queryRotary,
             int rank, int queryRank)
         {
-            var q = g.Op("MatMul", [queryInput, LinearWeight(prefix + "q_proj.weight", _heads * _headDim, _hidden)]);
-            var k = g.Op("MatMul", [x, LinearWeight(prefix + "k_proj.weight", _kvHeads * _headDim, _hidden)]);
-            var v = g.Op("MatMul", [x, LinearWeight(prefix + "v_proj.weight", _kvHeads * _headDim, _hidden)]);
+            var q = Linear(queryInput, prefix + "q_proj.weight", _heads * _headDim, _hidden);
+            var k = Linear(x, prefix + "k_proj.weight", _kvHeads * _headDim, _hidden);
+            var v = Linear(x, prefix + "v_proj.weight", _kvHeads * _headDim, _hidden);
             q = HeadNorm(q, prefix + "q_norm.weight", _heads, queryRank);
             k = HeadNorm(k, prefix + "k_norm.weight", _kvHeads, rank);
             return (Rope(q, _heads, queryRotary, queryRank), Rope(k, _kvHeads, rotary, rank), v);
@@ -406,7 +396,7 @@ public static class Qwen3OnnxBuilder
             }
 
             context = FromPadded(context, _heads * _headDim);
-            return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
+            return Linear(context, prefix + "o_proj.weight", _hidden, _heads * _headDim);
         }
 
         /// <summary>The last layer's attention for each row's last query only (keys and values over every position).</summary>
@@ -417,7 +407,7 @@ public static class Qwen3OnnxBuilder
                 : new Rotary(LastTokenTable(rotary.Cos), LastTokenTable(rotary.Sin), null);
             var (q, k, v) = Projections(x, LastTokens(x), prefix, rotary, lastRotary, StreamRank, 3);
             var context = UnfusedAttention(q, ToPadded(k), ToPadded(v), masks.LastRowBias);
-            return g.Op("MatMul", [context, LinearWeight(prefix + "o_proj.weight", _hidden, _heads * _headDim)]);
+            return Linear(context, prefix + "o_proj.weight", _hidden, _heads * _headDim);
         }
 
         /// <summary>Position ids of each row's last token, [batch, 1].</summary>
@@ -455,10 +445,10 @@ public static class Qwen3OnnxBuilder
 
         private string Mlp(string x, string prefix)
         {
-            var gate = g.Op("MatMul", [x, LinearWeight(prefix + "gate_proj.weight", config.IntermediateSize, _hidden)]);
-            var up = g.Op("MatMul", [x, LinearWeight(prefix + "up_proj.weight", config.IntermediateSize, _hidden)]);
+            var gate = Linear(x, prefix + "gate_proj.weight", config.IntermediateSize, _hidden);
+            var up = Linear(x, prefix + "up_proj.weight", config.IntermediateSize, _hidden);
             var activated = g.Op("Mul", [g.Op("Mul", [gate, g.Op("Sigmoid", [gate])]), up]);
-            return g.Op("MatMul", [activated, LinearWeight(prefix + "down_proj.weight", _hidden, config.IntermediateSize)]);
+            return Linear(activated, prefix + "down_proj.weight", _hidden, config.IntermediateSize);
         }
 
         /// <summary>The residual add and the next RMSNorm: (norm(x + delta), x + delta), fused into one op when allowed.</summary>
@@ -522,6 +512,22 @@ public static class Qwen3OnnxBuilder
             var (offset, length) = weights.WriteTensor(checkpoint.Get(name, shape), p);
             g.AddExternalInitializer(name, p == ModelPrecision.Float32 ? DataType.Float : DataType.Float16, shape, RerankerManifest.WeightsFileName, offset, length);
             return name;
+        }
+
+        /// <summary>x · Wᵀ for a Hugging Face linear weight W [out, in]: MatMul, or MatMulNBits over block-quantized weights.</summary>
+        private string Linear(string x, string name, long outFeatures, long inFeatures)
+        {
+            if (options.WeightBits == 0 || _compute != DataType.Float)
+                return g.Op("MatMul", [x, LinearWeight(name, outFeatures, inFeatures)]);
+            var (blocks, scales) = weights.WriteBlockQuantized(checkpoint.Get(name, outFeatures, inFeatures), options.WeightBits, Qwen3GraphOptions.QuantizationBlockSize);
+            var blockCount = (inFeatures + Qwen3GraphOptions.QuantizationBlockSize - 1) / Qwen3GraphOptions.QuantizationBlockSize;
+            g.AddExternalInitializer(name, DataType.Uint8, [outFeatures, blockCount, Qwen3GraphOptions.QuantizationBlockSize * options.WeightBits / 8],
+                RerankerManifest.WeightsFileName, blocks.Offset, blocks.Length);
+            g.AddExternalInitializer(name + ".scales", DataType.Float, [outFeatures * blockCount], RerankerManifest.WeightsFileName, scales.Offset, scales.Length);
+            // accuracy_level 1: float32 arithmetic on the dequantized weights. Level 4 (int8 activations) ran 1.24x faster on
+            // the CPU but moved a pair's logit by up to 2.5e-2 with its batch-mates (README, Performance): not acceptable.
+            return g.MicrosoftOp("MatMulNBits", [x, name, name + ".scales"], ("K", inFeatures), ("N", outFeatures), ("bits", (long)options.WeightBits),
+                ("block_size", (long)Qwen3GraphOptions.QuantizationBlockSize), ("accuracy_level", 1L));
         }
 
         private string LinearWeight(string name, long outFeatures, long inFeatures)
@@ -598,11 +604,20 @@ internal sealed record Qwen3GraphOptions
     /// </summary>
     public bool SharedPrefix { get; init; } = true;
 
+    /// <summary>
+    /// 0: linear weights in the graph's dtype. 8 or 4: weight-only block quantization (<c>com.microsoft.MatMulNBits</c>,
+    /// symmetric, <see cref="QuantizationBlockSize"/> input features per scale) for fp32 CPU graphs; scores move (README,
+    /// Performance), so this is a lever to measure, not the default.
+    /// </summary>
+    public int WeightBits { get; init; }
+
+    public const int QuantizationBlockSize = 32;
+
     public bool UsesFusedAttention(ModelPrecision precision) =>
         Attention == AttentionKernel.GroupQueryAttention && precision == ModelPrecision.Float32;
 
     public string Describe(ModelPrecision precision) =>
         $"attention={(UsesFusedAttention(precision) ? "GroupQueryAttention" : "unfused")};" +
         $"last_layer_last_position_only={LastLayerLastPositionOnly};packed_tokens={PackedTokens};shared_prefix={SharedPrefix};" +
-        $"fused_norms={FusedNorms};rotary_contrib={RotaryContrib}";
+        $"fused_norms={FusedNorms};rotary_contrib={RotaryContrib};weight_bits={WeightBits}";
 }

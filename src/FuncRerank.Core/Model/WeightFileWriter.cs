@@ -55,6 +55,54 @@ internal sealed class WeightFileWriter : IDisposable
         return (offset, _stream.Position - offset);
     }
 
+    /// <summary>
+    /// A linear layer's weight [out, in] quantized for <c>com.microsoft.MatMulNBits</c>: per output row, blocks of
+    /// <paramref name="blockSize"/> input features, each with a float32 scale max|w| / (2^(bits−1) − 1) and values stored
+    /// as round(w / scale) + 2^(bits−1) (the op's default zero point), a short last block padded with zeros. Blocks are
+    /// [out, blocks, blockSize·bits/8] bytes (4 bits: two values a byte, the lower input index in the low nibble);
+    /// scales are [out · blocks].
+    /// </summary>
+    public ((long Offset, long Length) Blocks, (long Offset, long Length) Scales) WriteBlockQuantized(SafetensorsTensor tensor, int bits, int blockSize)
+    {
+        var rows = (int)tensor.Shape[0];
+        var columns = (int)tensor.Shape[1];
+        var blocks = (columns + blockSize - 1) / blockSize;
+        var blockBytes = blockSize * bits / 8;
+        var zeroPoint = 1 << (bits - 1);
+        var largest = zeroPoint - 1;
+        var row = new float[blocks * blockSize];
+        var packed = new byte[checked(rows * blocks * blockBytes)];
+        var scales = new float[rows * blocks];
+        for (var r = 0; r < rows; r++)
+        {
+            SafetensorsCheckpoint.ReadFloat32(tensor, (long)r * columns, row.AsSpan(0, columns));
+            for (var b = 0; b < blocks; b++)
+            {
+                var block = row.AsSpan(b * blockSize, blockSize);
+                var maxAbs = 0f;
+                foreach (var w in block)
+                    maxAbs = Math.Max(maxAbs, Math.Abs(w));
+                var scale = maxAbs > 0 ? maxAbs / largest : 1f;
+                scales[r * blocks + b] = scale;
+                var output = packed.AsSpan((r * blocks + b) * blockBytes, blockBytes);
+                for (var i = 0; i < blockSize; i++)
+                {
+                    var q = (int)Math.Clamp(MathF.Round(block[i] / scale), -zeroPoint, largest) + zeroPoint;
+                    if (bits == 8)
+                        output[i] = (byte)q;
+                    else
+                        output[i / 2] |= (byte)(i % 2 == 0 ? q : q << 4);
+                }
+            }
+        }
+
+        _onBytesRead(tensor.ByteLength);
+        var blocksOffset = Align();
+        _stream.Write(packed);
+        var blocksLength = _stream.Position - blocksOffset;
+        return ((blocksOffset, blocksLength), WriteFloat32(scales));
+    }
+
     public (long Offset, long Length) WriteFloat32(ReadOnlySpan<float> values)
     {
         var offset = Align();

@@ -16,6 +16,16 @@ internal sealed class OnnxGraph
 
     public string Scope { get; set; } = "";
 
+    /// <summary>The graph as a model: IR version 8, the default domain at opset 17, version 1 of every other domain it uses.</summary>
+    public ModelProto ToModel(string producerName, string producerVersion = "")
+    {
+        var model = new ModelProto { IrVersion = 8, ProducerName = producerName, ProducerVersion = producerVersion, Graph = Proto };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 17 });
+        foreach (var domain in _domains)
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = domain, Version = 1 });
+        return model;
+    }
+
     public void AddInput(string name, DataType type, params string[] dims) => Proto.Input.Add(ValueInfo(name, type, dims));
 
     public void AddOutput(string name, DataType type, params string[] dims) => Proto.Output.Add(ValueInfo(name, type, dims));
