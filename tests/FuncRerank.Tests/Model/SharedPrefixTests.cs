@@ -58,8 +58,11 @@ public class SharedPrefixTests
 
         batches.Add((pairs.Select(p => p.Ids).ToArray(), pairs.Select(p => p.LogitFp32).ToArray()));
         var longest = pairs.MaxBy(p => p.Ids.Length)!.Ids;
-        // One row is the start of another, a one-token row, and rows that share nothing.
+        // One row is the start of another, the same document twice (all but the last token shared), a one-token row,
+        // and rows that share nothing.
         batches.Add(([longest, longest[..^5], longest[..40]], null));
+        batches.Add(([longest, longest], null));
+        batches.Add(([longest, longest, pairs[0].Ids, pairs[0].Ids], null));
         batches.Add(([longest, [longest[0]]], null));
         batches.Add(([longest, longest[3..], pairs[0].Ids], null));
 
