@@ -334,7 +334,7 @@ internal static class BenchRun
             var realTokens = records.Sum(r => r.Prompts.Sum(p => (long)p.Length));
             var paddedTokens = records.Sum(r => r.Batches.Sum(b => (long)b.Length * b.Max(i => r.Prompts[i].Length)));
             var naiveFlops = records.Sum(r => r.Prompts.Sum(p => shape.PairFlops(p.Length)));
-            var executedFlops = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray(), SharedPrefix(r, b))));
+            var executedFlops = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, Lengths(r, b), SharedPrefix(r, b))));
             var repeatedPrefixTokens = records.Sum(r => r.Batches.Sum(b => (long)(b.Length - 1) * SharedPrefix(r, b)));
             var model = records.Sum(r => r.ModelSeconds);
             var tokenize = records.Sum(r => r.TokenizeSeconds);
@@ -350,7 +350,7 @@ internal static class BenchRun
             o.WriteLine($"  latency per request: p50 {Percentile(latencies, 0.5):F0} ms, p95 {Percentile(latencies, 0.95):F0} ms " +
                         $"(min {latencies[0]:F0}, max {latencies[^1]:F0})");
             var tighter = records.Sum(r => PaddedTokens(r.Prompts.Select(p => p.Length).ToArray(), r.MaxBatchTokens, 1.25));
-            var paddingFlops = records.Sum(r => r.Batches.Sum(b => AttentionPaddingFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray())));
+            var paddingFlops = records.Sum(r => r.Batches.Sum(b => AttentionPaddingFlops(shape, Lengths(r, b))));
             o.WriteLine($"  padding: batches of rows x longest row hold {paddedTokens:N0} token slots for {realTokens:N0} real tokens " +
                         $"({1 - (double)realTokens / paddedTokens:P1} pads; BatchPlanner per request alone; a greedy length-sorted cut that also stops where " +
                         $"the longest row would exceed its shortest by 25 % would have {1 - (double)realTokens / tighter:P1}). The dense layers compute " +
@@ -381,7 +381,7 @@ internal static class BenchRun
             o.WriteLine($"  HTTP scores vs in-process: max |Δ score| {scoreDifference:0.0e+0}");
             var unsharedModel = records.Sum(r => r.UnsharedModelSeconds);
             var idealSpeedup = (double)realTokens / (realTokens - repeatedPrefixTokens);
-            var flopSpeedup = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, b.Select(i => r.Prompts[i].Length).ToArray()))) / executedFlops;
+            var flopSpeedup = records.Sum(r => r.Batches.Sum(b => ExecutedFlops(shape, Lengths(r, b)))) / executedFlops;
             var speedup = unsharedModel / model;
             o.WriteLine($"  shared prefix: {repeatedPrefixTokens:N0} of the {realTokens:N0} prompt tokens repeat their batch's shared prefix; " +
                         $"ideal speed-up (total / unique tokens) {idealSpeedup:F3}x; measured {speedup:F3}x (model {unsharedModel:F2} s on the graph " +
@@ -404,6 +404,9 @@ internal static class BenchRun
         if (serverPeak is { } bytes)
             o.WriteLine($"server peak resident memory: {bytes / 1048576.0:F0} MiB");
     }
+
+    /// <summary>The prompt lengths of one of a request's batches.</summary>
+    private static int[] Lengths(RequestRecord record, int[] batch) => batch.Select(i => record.Prompts[i].Length).ToArray();
 
     /// <summary>The tokens every prompt of the batch starts with, which the server computes once for the batch.</summary>
     private static int SharedPrefix(RequestRecord record, int[] batch) => OnnxScorer.SharedPrefixLength(batch.Select(i => record.Prompts[i]).ToArray());

@@ -143,7 +143,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         var first = rows[0];
         var length = rows.Min(r => r.Length) - 1;
         for (var r = 1; r < rows.Count && length > 0; r++)
-            length = Math.Min(length, first.AsSpan(0, length).CommonPrefixLength(rows[r].AsSpan(0, length)));
+            length = first.AsSpan(0, length).CommonPrefixLength(rows[r].AsSpan(0, length));
         return length;
     }
 

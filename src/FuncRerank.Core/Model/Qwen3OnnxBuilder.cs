@@ -33,6 +33,8 @@ public static class Qwen3OnnxBuilder
             throw new ArgumentException("a shared prefix needs packed tokens", nameof(graphOptions));
         if (graphOptions.WeightBits is not (0 or 4 or 8))
             throw new ArgumentException($"weight bits {graphOptions.WeightBits}: use 0 (none), 4 or 8", nameof(graphOptions));
+        if (graphOptions.WeightBits != 0 && precision != ModelPrecision.Float32)
+            throw new ArgumentException("block-quantized weights are for fp32 graphs", nameof(graphOptions));
         var config = Qwen3Config.Load(Path.Combine(checkpointDirectory, "config.json"));
         var checkpoint = SafetensorsCheckpoint.Open(checkpointDirectory);
         if (yesTokenId >= config.VocabSize || noTokenId >= config.VocabSize)
@@ -517,7 +519,7 @@ public static class Qwen3OnnxBuilder
         /// <summary>x · Wᵀ for a Hugging Face linear weight W [out, in]: MatMul, or MatMulNBits over block-quantized weights.</summary>
         private string Linear(string x, string name, long outFeatures, long inFeatures)
         {
-            if (options.WeightBits == 0 || _compute != DataType.Float)
+            if (options.WeightBits == 0)
                 return g.Op("MatMul", [x, LinearWeight(name, outFeatures, inFeatures)]);
             var (blocks, scales) = weights.WriteBlockQuantized(checkpoint.Get(name, outFeatures, inFeatures), options.WeightBits, Qwen3GraphOptions.QuantizationBlockSize);
             var blockCount = (inFeatures + Qwen3GraphOptions.QuantizationBlockSize - 1) / Qwen3GraphOptions.QuantizationBlockSize;

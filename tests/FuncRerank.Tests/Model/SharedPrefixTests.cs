@@ -84,7 +84,7 @@ public class SharedPrefixTests
     }
 
     [Fact]
-    public void A_shared_prefix_needs_packed_tokens()
+    public void Contradicting_graph_options_are_refused_before_anything_is_written()
     {
         var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
         var error = Assert.Throws<ArgumentException>(() => Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, ModelPrecision.Float32,
@@ -92,5 +92,10 @@ public class SharedPrefixTests
             Qwen3GraphOptions.Default with { PackedTokens = false }));
         Assert.Contains("packed tokens", error.Message);
         Assert.False(Directory.Exists(output)); // refused before anything is written
+        error = Assert.Throws<ArgumentException>(() => Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, ModelPrecision.Float16,
+            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>(),
+            Qwen3GraphOptions.Default with { WeightBits = 8 }));
+        Assert.Contains("fp32", error.Message);
+        Assert.False(Directory.Exists(output));
     }
 }
