@@ -41,6 +41,7 @@ public static class FuncRerankServices
                 RerankRoutes.Handler.GetModel => c => Handlers(c).GetModel(c, (string?)c.GetRouteValue("id") ?? ""),
                 RerankRoutes.Handler.Health => c => Handlers(c).Health(c),
                 RerankRoutes.Handler.OpenApi => c => Handlers(c).OpenApi(c),
+                RerankRoutes.Handler.ClusterAuth => c => Handlers(c).ClusterAuth(c),
                 _ => throw new InvalidOperationException($"no handler for {route.Handler}"),
             };
             endpoints.MapMethods("/" + route.Path, [route.Method], handle);

@@ -74,13 +74,14 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Info(HttpContext context) => Handle(context, (reranker, _) =>
     {
         var info = new ServerInfo(
-            ModelId: _settings.ModelId ?? _settings.ModelPath ?? ModelName,
+            ModelId: _settings.ModelIdentity,
             ServedModelName: ModelName,
             ModelDtype: reranker.Manifest.Dtype == "fp16" ? "float16" : "float32",
-            MaxConcurrentRequests: 512,
             MaxInputLength: reranker.Prompt.MaxLength,
             MaxBatchTokens: _settings.MaxBatchTokens,
             MaxClientBatchSize: _limits.MaxDocuments,
+            MaxQueuedTokens: _settings.MaxQueuedTokens,
+            MaxRequestBytes: _settings.MaxRequestBytes,
             AutoTruncate: true,
             TokenizationWorkers: 1,
             Version: Version);
@@ -122,6 +123,21 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             writer.WriteNumber("pairs", queue.Pairs);
             writer.WriteNumber("tokens", queue.Tokens);
             writer.WriteEndObject();
+            writer.WriteEndObject();
+        });
+    }
+
+    /// <summary>
+    /// Xinference's <c>GET /v1/cluster/auth</c>, open to everyone as on Xinference: <c>{"auth": true}</c> when keys are
+    /// required. Xinference's client sends its key only after an <c>auth: true</c> here, so the answer must be the truth.
+    /// </summary>
+    public Task ClusterAuth(HttpContext context)
+    {
+        SetRequestId(context);
+        return WriteJson(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("auth", !keys.IsOpen);
             writer.WriteEndObject();
         });
     }
