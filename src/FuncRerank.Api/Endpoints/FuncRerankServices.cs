@@ -3,6 +3,7 @@ using FuncRerank.Api.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -24,6 +25,8 @@ public static class FuncRerankServices
         });
         services.AddSingleton<RerankHandlers>();
         services.AddRedactedRequestLogging();
+        // No "Server: Kestrel" on replies (the standalone host's, and the worker's behind the Functions host).
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return services;
     }
 

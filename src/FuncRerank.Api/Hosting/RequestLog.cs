@@ -15,6 +15,11 @@ public static class RequestLog
 {
     public const string Category = "FuncRerank.Requests";
 
+    /// <summary>nginx's status for a request whose client went away before its reply was complete; logged, never sent.</summary>
+    public const int ClientClosedRequest = 499;
+
+    private static readonly object ClientClosedKey = new();
+
     /// <summary>ASP.NET Core's "Request starting/finished" lines, which carry the query string.</summary>
     public const string HostingDiagnosticsCategory = "Microsoft.AspNetCore.Hosting.Diagnostics";
 
@@ -25,7 +30,22 @@ public static class RequestLog
     public static IServiceCollection AddRedactedRequestLogging(this IServiceCollection services) =>
         services.AddLogging(logging => logging.AddFilter(HostingDiagnosticsCategory, LogLevel.Warning));
 
-    /// <summary>Logs each request when its response is done, at Information (category <see cref="Category"/>).</summary>
+    /// <summary>Records that the client went away while its request was being served, so the log says 499 whatever status was set.</summary>
+    public static void MarkClientClosed(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        context.Items[ClientClosedKey] = true;
+    }
+
+    /// <summary>The status as the log reports it: 499 when the client went away before a reply was under way, or was marked so.</summary>
+    public static int LoggedStatus(HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var closed = context.Items.ContainsKey(ClientClosedKey) || (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted);
+        return closed ? ClientClosedRequest : context.Response.StatusCode;
+    }
+
+    /// <summary>Logs each request when its response is done, at Information (category <see cref="Category"/>), with its time.</summary>
     public static IApplicationBuilder UseRequestLog(this IApplicationBuilder app)
     {
         var logger = app.ApplicationServices.GetRequiredService<ILoggerFactory>().CreateLogger(Category);
@@ -40,7 +60,7 @@ public static class RequestLog
             {
                 if (logger.IsEnabled(LogLevel.Information))
                     logger.LogInformation("{Method} {Path} {Status} in {Milliseconds:F1} ms (request {RequestId})",
-                        context.Request.Method, context.Request.PathBase + context.Request.Path, context.Response.StatusCode,
+                        context.Request.Method, context.Request.PathBase + context.Request.Path, LoggedStatus(context),
                         Stopwatch.GetElapsedTime(started).TotalMilliseconds, context.Response.Headers["X-Request-Id"].ToString());
             }
         });
