@@ -96,8 +96,10 @@ public sealed record ApiError(int Status, string Message, string? Param, string 
         new(404, $"the model `{model}` does not exist; this server serves: {string.Join(", ", servedModels)}", "model",
             ApiErrorCodes.ModelNotFound, ApiErrorTypes.InvalidRequest);
 
-    public static ApiError RequestTooLarge(long limitBytes) =>
-        new(413, $"the request body exceeds the limit of {limitBytes} bytes", null, ApiErrorCodes.RequestTooLarge, ApiErrorTypes.InvalidRequest);
+    /// <param name="encoding">The body's <c>Content-Encoding</c>, when the limit was passed decoding it.</param>
+    public static ApiError RequestTooLarge(long limitBytes, string? encoding = null) =>
+        new(413, $"the request body exceeds the limit of {limitBytes} bytes" + (encoding is null ? "" : $" once decoded from {encoding}"),
+            null, ApiErrorCodes.RequestTooLarge, ApiErrorTypes.InvalidRequest);
 
     /// <summary>429; the host adds <c>Retry-After</c>.</summary>
     public static ApiError TooManyRequests(string message) =>

@@ -57,6 +57,9 @@ public static class ApiReplies
             return Task.CompletedTask;
         if (error.Status == StatusCodes.Status401Unauthorized)
             context.Response.Headers.WWWAuthenticate = "Bearer";
+        // RFC 9110 §12.5.3: a 415 for a content coding names the codings the server takes.
+        if (error.Code == ApiErrorCodes.UnsupportedEncoding)
+            context.Response.Headers.AcceptEncoding = string.Join(", ", RequestBodyReader.SupportedEncodings);
         // A 429 from the queue carries its own estimate.
         if (error.Status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests && context.Response.Headers.RetryAfter.Count == 0)
             context.Response.Headers.RetryAfter = "10";

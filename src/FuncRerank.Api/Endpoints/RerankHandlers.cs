@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -210,19 +209,8 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         if (context.Request.ContentLength > limit)
             throw new ApiException(ApiError.RequestTooLarge(limit));
         RequestBodyErrors.ApplyLimit(context, limit);
-        var buffer = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            var memory = buffer.GetMemory(64 * 1024);
-            var read = await context.Request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0)
-                break;
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit)
-                throw new ApiException(ApiError.RequestTooLarge(limit));
-        }
-
-        return ApiJson.ParseBody(buffer.WrittenMemory, _settings.MaxJsonDepth);
+        var body = await RequestBodyReader.ReadAsync(context.Request, limit, cancellationToken);
+        return ApiJson.ParseBody(body, _settings.MaxJsonDepth);
     }
 
     /// <summary>
