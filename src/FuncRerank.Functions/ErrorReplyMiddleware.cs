@@ -10,7 +10,7 @@ namespace FuncRerank.Functions;
 /// 500 body and <c>X-Request-Id</c> instead of the Functions host's empty 500. Unknown routes and wrong methods never
 /// reach the worker: the Functions host answers those itself (see README).
 /// </summary>
-internal sealed class ErrorReplyMiddleware(ILogger<ErrorReplyMiddleware> logger) : IFunctionsWorkerMiddleware
+public sealed class ErrorReplyMiddleware(ILogger<ErrorReplyMiddleware> logger) : IFunctionsWorkerMiddleware
 {
     public Task Invoke(FunctionContext context, FunctionExecutionDelegate next) =>
         context.GetHttpContext() is { } http ? ErrorReplies.GuardAsync(http, () => next(context), logger) : next(context);
