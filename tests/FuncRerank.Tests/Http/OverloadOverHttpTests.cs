@@ -7,9 +7,9 @@ using FuncRerank.Tests.TestSupport;
 namespace FuncRerank.Tests.Http;
 
 /// <summary>
-/// Overload over real sockets, through the standalone host's pipeline with its limits read from configuration: the
-/// model's batches are held by a scripted scorer until the test releases them, so the queue fills and deadlines pass
-/// when the test says, on a fast machine or a loaded one (<see cref="QueueHandlerTests"/> does the same in process).
+/// Overload and disconnects over real sockets, through the standalone host's pipeline with its limits read from
+/// configuration: the model's batches are held by a scripted scorer until the test releases them, so the queue fills,
+/// deadlines pass and clients leave when the test says, on a fast machine or a loaded one (<see cref="QueueHandlerTests"/> does the same in process).
 /// </summary>
 [Collection(LoadHeavyCollection.Name)]
 public class OverloadOverHttpTests
@@ -94,6 +94,31 @@ public class OverloadOverHttpTests
         // Nobody waits for the held batch any more: it was cancelled, and nothing is left queued.
         await Poll.UntilAsync(() => server.Scorer.SawCancellation, "the held batch's cancellation");
         await AssertQueueIsEmpty(server);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_request_leaves_the_queue_and_its_pairs_never_reach_the_model()
+    {
+        await using var server = await ScriptedServer.StartAsync(new BatchSchedulerOptions(), new Dictionary<string, string?> { ["RequestTimeoutSeconds"] = "0" });
+        server.Scorer.Hold();
+        var running = server.Client.PostAsync("v1/rerank", Rerank("Beijing is the capital.", "Gravity pulls."));
+        await Task.Run(server.Scorer.WaitForBatch);
+        var body = Encoding.UTF8.GetBytes("""{"query":"q","documents":["gone document one","gone document two","gone document three"]}""");
+        using (var socket = new System.Net.Sockets.TcpClient())
+        {
+            await socket.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+            var head = $"POST /v1/rerank HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+            await socket.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+            await Poll.UntilAsync(async () => (await Queue(server))["pairs"]!.GetValue<int>() == 3, "the request waiting in the queue");
+        }
+
+        // The connection closed with no reply read: the server notices and takes its pairs out of the queue.
+        await Poll.UntilAsync(async () => (await Queue(server))["pairs"]!.GetValue<int>() == 0, "the gone client's pairs leaving the queue");
+        await AssertQueueIsEmpty(server);
+        server.Scorer.Release();
+        using var first = await running.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(2, server.Scorer.Batches.Sum(b => b.Length));
     }
 
     [Fact]
