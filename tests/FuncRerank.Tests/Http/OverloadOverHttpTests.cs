@@ -91,8 +91,10 @@ public class OverloadOverHttpTests
             Assert.Equal(error["message"]!.GetValue<string>(), error["detail"]!.GetValue<string>());
         }
 
-        // Nobody waits for the held batch any more: it was cancelled, and nothing is left queued.
-        await Poll.UntilAsync(() => server.Scorer.SawCancellation, "the held batch's cancellation");
+        // Nobody waits for the held batch any more: it was cancelled (on a machine slow enough for a deadline to pass
+        // during tokenization, no batch ever started), and nothing is left queued.
+        if (server.Scorer.Batches.Count > 0)
+            await Poll.UntilAsync(() => server.Scorer.SawCancellation, "the held batch's cancellation");
         await AssertQueueIsEmpty(server);
     }
 
