@@ -176,11 +176,6 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             context.Response.Headers.RetryAfter = Math.Ceiling(e.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
             await ApiReplies.WriteErrorAsync(context, ApiError.TooManyRequests(e.Message));
         }
-        catch (BadHttpRequestException) when (context.RequestAborted.IsCancellationRequested)
-        {
-            // The client went away mid-body; nobody is left to answer.
-            RequestLog.MarkClientClosed(context);
-        }
         catch (BadHttpRequestException e)
         {
             await ApiReplies.WriteErrorAsync(context, RequestBodyErrors.From(e, _settings.MaxRequestBytes));

@@ -37,12 +37,14 @@ public static class RequestLog
         context.Items[ClientClosedKey] = true;
     }
 
-    /// <summary>The status as the log reports it: 499 when the client went away before a reply was under way, or was marked so.</summary>
+    /// <summary>
+    /// The status as the log reports it: 499 when the handler saw its client leave while the request was waiting, being
+    /// scored or being answered. A body cut short stays the 400 it was answered with (to nobody), as on nginx.
+    /// </summary>
     public static int LoggedStatus(HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var closed = context.Items.ContainsKey(ClientClosedKey) || (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted);
-        return closed ? ClientClosedRequest : context.Response.StatusCode;
+        return context.Items.ContainsKey(ClientClosedKey) ? ClientClosedRequest : context.Response.StatusCode;
     }
 
     /// <summary>Logs each request when its response is done, at Information (category <see cref="Category"/>), with its time.</summary>

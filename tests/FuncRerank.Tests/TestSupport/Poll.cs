@@ -1,19 +1,23 @@
-using System.Diagnostics;
-
 namespace FuncRerank.Tests.TestSupport;
 
-/// <summary>Waiting for something another process does: poll with a deadline, never a fixed sleep.</summary>
-public static class Poll
+/// <summary>
+/// Waiting for something another thread or process does, without guessing how long it takes: check often, give up
+/// only after a deadline far beyond any normal delay (a loaded CI machine included), and say what never happened.
+/// </summary>
+internal static class Poll
 {
-    public static async Task Until(Func<bool> condition, string what, TimeSpan? patience = null)
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
+
+    public static Task UntilAsync(Func<bool> condition, string what) => UntilAsync(() => Task.FromResult(condition()), what);
+
+    public static async Task UntilAsync(Func<Task<bool>> condition, string what)
     {
-        var limit = patience ?? TimeSpan.FromSeconds(30);
-        var watch = Stopwatch.StartNew();
-        while (!condition())
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (!await condition())
         {
-            if (watch.Elapsed > limit)
-                throw new TimeoutException($"waited {limit.TotalSeconds} s for {what}");
-            await Task.Delay(20);
+            if (watch.Elapsed > Patience)
+                throw new TimeoutException($"{what} did not happen within {Patience.TotalSeconds:0} s");
+            await Task.Delay(10);
         }
     }
 }
