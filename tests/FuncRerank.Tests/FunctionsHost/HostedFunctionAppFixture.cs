@@ -16,8 +16,8 @@ public sealed class HostedFunctionAppFixture : IAsyncLifetime
 
     internal FunctionsTestHost Host { get; private set; } = null!;
 
-    /// <summary>The app settings a hosted app gets here: those of local.settings.json.example, with test values.</summary>
-    public static Dictionary<string, string?> AppSettings(string modelPath) => new()
+    /// <summary>The app settings a hosted app gets here: those of local.settings.json.example, with test values (no model path: null).</summary>
+    public static Dictionary<string, string?> AppSettings(string? modelPath) => new()
     {
         ["FUNCTIONS_WORKER_RUNTIME"] = "dotnet-isolated",
         ["AzureWebJobsScriptRoot"] = FunctionsTestHost.AppDirectory,
@@ -46,18 +46,18 @@ public sealed class HostedFunctionAppFixture : IAsyncLifetime
 
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
-    /// <summary>Polls /health until it answers <paramref name="wanted"/>; fails with the host's and worker's output.</summary>
-    internal static async Task<HttpResponseMessage> WaitForHealthAsync(FunctionsTestHost host, HttpStatusCode wanted)
+    /// <summary>Polls /health until it answers <paramref name="wanted"/> (with a body that matches); fails with the host's and worker's output.</summary>
+    internal static async Task<HttpResponseMessage> WaitForHealthAsync(FunctionsTestHost host, HttpStatusCode wanted, Func<string, bool>? bodyMatches = null)
     {
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (true)
         {
             var response = await host.Client.GetAsync("health");
-            if (response.StatusCode == wanted)
+            if (response.StatusCode == wanted && (bodyMatches is null || bodyMatches(await response.Content.ReadAsStringAsync())))
                 return response;
             response.Dispose();
             if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"/health did not answer {wanted} within 90 s:\n{host.Output}");
+                throw new TimeoutException($"/health did not answer {wanted} as expected within 90 s:\n{host.Output}");
             await Task.Delay(100);
         }
     }
