@@ -160,12 +160,9 @@ public class FunctionAppUnderHostTests(HostedFunctionAppFixture fixture) : IClas
         Assert.Equal("invalid_api_key", reply["error"]!["code"]!.GetValue<string>());
     }
 
-    [Theory]
-    [InlineData("")]
-    [InlineData("v1")] // an SDK given a base URL that ends in /v1 calls /v1/v1/rerank and /v1/v2/rerank
-    public void The_cohere_sdk_reranks_through_the_host(string basePath) =>
-        CohereSdk.AssertCapitalReply(CohereSdk.Run(new Uri(Host.BaseAddress, basePath).ToString().TrimEnd('/'),
-            HostedFunctionAppFixture.AppKey, CohereSdk.CapitalRequest));
+    [Fact] // its /v1-suffixed base URL variant is RealClientTests'; its paths are README routes, served above
+    public void The_cohere_sdk_reranks_through_the_host() =>
+        CohereSdk.AssertCapitalReply(CohereSdk.Run(Host.BaseAddress.ToString().TrimEnd('/'), HostedFunctionAppFixture.AppKey, CohereSdk.CapitalRequest));
 
     [Fact]
     public async Task The_default_api_prefix_and_wrong_methods_are_not_routed()

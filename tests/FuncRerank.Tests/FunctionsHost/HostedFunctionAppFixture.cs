@@ -14,7 +14,15 @@ public sealed class HostedFunctionAppFixture : IAsyncLifetime
     public const string MasterKey = "host-master-key-abcdef";
     public const string DefaultFunctionKey = "host-function-default-key-ghijkl";
 
+    private static readonly Lazy<string> SharedCache = new(RepoFiles.NewTemporaryDirectory);
+
     internal FunctionsTestHost Host { get; private set; } = null!;
+
+    /// <summary>
+    /// One model cache for every worker these tests start: the first builds the ONNX graph, the others reuse it (the
+    /// store builds beside its target and renames, so workers starting together are safe).
+    /// </summary>
+    public static string CacheDirectory => SharedCache.Value;
 
     /// <summary>The app settings a hosted app gets here: those of local.settings.json.example, with test values (no model path: null).</summary>
     public static Dictionary<string, string?> AppSettings(string? modelPath) => new()
@@ -25,7 +33,7 @@ public sealed class HostedFunctionAppFixture : IAsyncLifetime
         ["Reranker__Dtype"] = "fp32",
         ["Reranker__Device"] = "cpu",
         ["Reranker__ApiKeys"] = "",
-        ["Reranker__CacheDirectory"] = RepoFiles.NewTemporaryDirectory(),
+        ["Reranker__CacheDirectory"] = CacheDirectory,
         // Not in Azure: a run without keys is served open, as on a laptop.
         ["WEBSITE_SITE_NAME"] = null,
         ["CONTAINER_APP_NAME"] = null,

@@ -87,7 +87,7 @@ public class WorkerLifecycleTests
     [Fact]
     public async Task A_worker_that_dies_ends_its_stream_and_the_host_says_why()
     {
-        await using var host = await FunctionsTestHost.StartAsync(AppSettings(RepoFiles.Checkpoint("tiny-f32-tied")));
+        await using var host = await FunctionsTestHost.StartAsync(AppSettings(Path.Combine(RepoFiles.NewTemporaryDirectory(), "no-model-needed")));
 
         host.Worker.Kill(); // SIGKILL, as the kernel's OOM killer ends a process
         var reason = await host.WorkerGoneAsync(TimeSpan.FromSeconds(30));
