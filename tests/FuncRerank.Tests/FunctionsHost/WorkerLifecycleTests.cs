@@ -88,12 +88,20 @@ public class WorkerLifecycleTests
     public async Task A_worker_that_dies_ends_its_stream_and_the_host_says_why()
     {
         await using var host = await FunctionsTestHost.StartAsync(AppSettings(Path.Combine(RepoFiles.NewTemporaryDirectory(), "no-model-needed")));
+        var rest = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var pending = host.Client.PostAsync("v1/rerank", new HeldBackContent("""{"query":"q",""", """ "documents":["d"]}""", rest.Task));
+        await WaitForAsync(() => host.Invocations.FirstOrDefault(i => i.Function == "rerank_v1").Request, host);
 
         host.Worker.Kill(); // SIGKILL, as the kernel's OOM killer ends a process
         var reason = await host.WorkerGoneAsync(TimeSpan.FromSeconds(30));
+        rest.SetResult();
+        using var response = await pending;
 
         Assert.Contains("EventStream", reason);
         Assert.Contains($"worker process {host.Worker.Id} exited with code 137 (signal 9)", reason);
+        // The request it was serving fails as the host fails a lost invocation, with nothing left hanging.
+        Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+        Assert.Contains("[host] rerank_v1 failed", host.Output);
     }
 
     private static async Task<T> WaitForAsync<T>(Func<T?> probe, FunctionsTestHost host)
