@@ -60,9 +60,6 @@ internal sealed class FunctionsTestHost : IAsyncDisposable
 
     public Process Worker => _worker!;
 
-    /// <summary>The command line the worker was started with (after the executable).</summary>
-    public IReadOnlyList<string> WorkerArguments => _worker!.StartInfo.ArgumentList.ToArray();
-
     public IReadOnlyDictionary<string, string> WorkerCapabilities { get; private set; } = new Dictionary<string, string>();
 
     public IReadOnlyList<HttpFunction> Functions { get; private set; } = [];
