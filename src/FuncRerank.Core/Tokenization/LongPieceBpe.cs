@@ -60,7 +60,7 @@ internal sealed class LongPieceBpe
                 : throw new FormatException($"the vocabulary has no token for byte 0x{b:X2} (byte-level \"{symbol}\")");
         }
 
-        var rankOfPair = new Dictionary<long, int>(merges.Count);
+        var rankOfPair = new Dictionary<long, int>(merges.Count, PairKeyComparer.Instance);
         var resultIdOfRank = new int[merges.Count];
         for (int rank = 0; rank < merges.Count; rank++)
         {
@@ -200,6 +200,19 @@ internal sealed class LongPieceBpe
     }
 
     private record struct Symbol(int Id, int Prev, int Next);
+
+    /// <summary>
+    /// <see cref="long.GetHashCode"/> folds the halves with XOR, so every pair (a, b) collides with (b, a) and with all
+    /// pairs of the same XOR: lookups slowed to a crawl. A multiplicative hash spreads the pairs.
+    /// </summary>
+    private sealed class PairKeyComparer : IEqualityComparer<long>
+    {
+        public static readonly PairKeyComparer Instance = new();
+
+        public bool Equals(long x, long y) => x == y;
+
+        public int GetHashCode(long key) => (int)(((ulong)key * 0x9E3779B97F4A7C15UL) >> 32);
+    }
 
     /// <summary>
     /// A binary min-heap of (rank, position) packed into one <see cref="long"/> (rank in the high half), so the
