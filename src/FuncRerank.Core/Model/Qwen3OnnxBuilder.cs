@@ -696,13 +696,16 @@ internal sealed record Qwen3GraphOptions
 
     public const int QuantizationBlockSize = 32;
 
+    /// <summary>How <see cref="Describe"/> names attention by lengths (the scorer reads it from the graph's metadata).</summary>
+    public const string AttentionByLengthsDescription = "GroupQueryAttention by lengths";
+
     public AttentionKernel AttentionFor(ModelPrecision precision) => precision == ModelPrecision.Float32 ? Attention : HalfPrecisionAttention;
 
     public string Describe(ModelPrecision precision) =>
         $"attention={AttentionFor(precision) switch
         {
             AttentionKernel.GroupQueryAttention => "GroupQueryAttention",
-            AttentionKernel.GroupQueryAttentionByLengths => "GroupQueryAttention by lengths",
+            AttentionKernel.GroupQueryAttentionByLengths => AttentionByLengthsDescription,
             _ => "unfused",
         }};" +
         $"last_layer_last_position_only={LastLayerLastPositionOnly};packed_tokens={PackedTokens};shared_prefix={SharedPrefix};" +
