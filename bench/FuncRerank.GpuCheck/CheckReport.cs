@@ -19,6 +19,7 @@ internal sealed class CheckReport(CheckOptions options)
     private IReadOnlyList<LoadedLibrary> _libraries = [];
     private PeakResult? _peak;
     private string? _computeCapability;
+    private readonly List<(string Step, string Error)> _failures = [];
 
     public void Model(Qwen3Config config) => _config = config;
 
@@ -37,6 +38,9 @@ internal sealed class CheckReport(CheckOptions options)
     public void Peak(PeakResult peak) => _peak = peak;
 
     public void ComputeCapability(string? capability) => _computeCapability = capability;
+
+    /// <summary>A step that failed: its exception, message and stack, so one GPU run says why.</summary>
+    public void Failure(string step, Exception error) => _failures.Add((step, error.ToString()));
 
     /// <summary>The measured rate over the fp16 MatMul peak of the same run (best of its runs).</summary>
     private double? FractionOfPeak(MixResult result) => _peak is { BestTflops: > 0 } peak ? result.NaiveTflops / peak.BestTflops : null;
@@ -141,6 +145,16 @@ internal sealed class CheckReport(CheckOptions options)
         }
 
         w.WriteEndArray();
+        w.WriteStartArray("failures");
+        foreach (var (step, error) in _failures)
+        {
+            w.WriteStartObject();
+            w.WriteString("step", step);
+            w.WriteString("error", error);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
         w.WriteEndObject();
     }
 
@@ -169,7 +183,7 @@ internal sealed class CheckReport(CheckOptions options)
     {
         var text = new StringBuilder();
         var invariant = CultureInfo.InvariantCulture;
-        text.AppendLine(invariant, $"| graph | mix | pairs/s | tokens/s | naive TFLOP/s | of fp16 peak ({_peak?.BestTflops:F0} TFLOP/s) | GPU memory peak |");
+        text.AppendLine(invariant, $"| graph | mix | pairs/s | tokens/s | naive TFLOP/s | of fp16 peak ({_peak?.BestTflops:G3} TFLOP/s) | GPU memory peak |");
         text.AppendLine("|---|---|---|---|---|---|---|");
         foreach (var (graph, r) in _mixes)
             text.AppendLine(invariant, $"| {graph} | {r.Mix} | {r.PairsPerSecond:F1} | {r.TokensPerSecond:F0} | {r.NaiveTflops:F2} | " +
@@ -177,6 +191,8 @@ internal sealed class CheckReport(CheckOptions options)
         foreach (var (graph, a) in _accuracy)
             text.AppendLine(invariant, $"{graph}: vs fp32 max |dlogit| {a.MaxLogitError:E2}, |dscore| {a.MaxScoreError:E2}; " +
                                        $"batched {a.BatchedVsAlone:E2}, padded {a.PaddedVsAlone:E2}");
+        foreach (var (step, error) in _failures)
+            text.AppendLine(invariant, $"FAILED {step}: {error.Split('\n')[0]}");
         return text.ToString().TrimEnd();
     }
 }

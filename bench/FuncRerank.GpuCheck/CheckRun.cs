@@ -59,50 +59,36 @@ internal static class CheckRun
         }
 
         var mixes = CheckWorkload.Mixes(options.Scale);
+        var failures = 0;
         foreach (var graph in HalfPrecision)
         {
-            using var peak = options.Device == ExecutionDevice.Cuda ? new GpuMemoryPeak(0) : null;
-            var watch = Stopwatch.StartNew();
-            using var scorer = OnnxScorer.Open(built[graph], new ScorerOptions { Device = options.Device, RequireCuda = true }, NullLogger.Instance);
-            var budgets = scorer.DefaultBudgets(graph.Precision);
-            report.Session(graph, watch.Elapsed, scorer.GpuMemoryAtLoad, budgets);
-            log.WriteLine($"{graph.Name} on {scorer.ExecutionProviderName}: loaded in {watch.Elapsed.TotalSeconds:F1} s; budgets {budgets.MaxBatchTokens} tokens, " +
-                          $"{budgets.MaxAttentionCells} cells ({budgets.Reason})");
-
-            var alone = pairs.Select(p => (double)scorer.ComputeLogits([p])[0]).ToArray();
-            var batched = scorer.ComputeLogits(pairs);
-            var longRow = pairs.MaxBy(p => p.Length)!.Concat(Enumerable.Repeat(pairs[0][^20], 300)).ToArray();
-            var padded = pairs.Select(p => (double)scorer.ComputeLogits([longRow, p])[1]).ToArray();
-            var accuracy = new AccuracyResult(
-                pairs.Length,
-                alone.Select((l, i) => Math.Abs(l - reference[i])).Max(),
-                alone.Select((l, i) => Math.Abs(Sigmoid(l) - Sigmoid(reference[i]))).Max(),
-                batched.Select((l, i) => Math.Abs(l - alone[i])).Max(),
-                padded.Select((l, i) => Math.Abs(l - alone[i])).Max());
-            report.Accuracy(graph, accuracy);
-            log.WriteLine($"  vs fp32: max |dlogit| {accuracy.MaxLogitError:E2}, max |dscore| {accuracy.MaxScoreError:E2}; " +
-                          $"batched vs alone {accuracy.BatchedVsAlone:E2}, next to a {longRow.Length}-token row {accuracy.PaddedVsAlone:E2}");
-
-            foreach (var mix in mixes)
+            // A GPU run is one short chance: a graph the device cannot run is reported, and the check goes on.
+            try
             {
-                var result = TimeMix(scorer, mix, shape, budgets.MaxBatchTokens, budgets.MaxAttentionCells, peak);
-                report.Mix(graph, result);
-                log.WriteLine($"  {mix.Name}: {result.PairsPerSecond:F1} pairs/s, {result.TokensPerSecond:F0} tokens/s, {result.NaiveTflops:F1} TFLOP/s naive, " +
-                              $"{result.Batches} batches, GPU memory peak {Gib(result.GpuMemoryPeakBytes)}");
+                MeasureGraph(options, graph, built[graph], pairs, reference, mixes, shape, report, log);
             }
-
-            foreach (var tokens in new[] { 16384, 32768, 65536 })
+            catch (Exception e)
             {
-                var result = TimeMix(scorer, mixes[0], shape, tokens, budgets.MaxAttentionCells, peak);
-                report.Sweep(graph, tokens, result);
-                log.WriteLine($"  MaxBatchTokens {tokens}: {mixes[0].Name} at {result.PairsPerSecond:F1} pairs/s ({result.Batches} batches)");
+                failures++;
+                report.Failure(graph.Name, e);
+                log.WriteLine($"{graph.Name} FAILED: {e}");
             }
         }
 
         var (size, chain) = options.Scale == CheckScale.Full ? (8192, 4) : (512, 2);
-        var peakResult = HalfPrecisionPeak.Measure(options.Device, size, chain, TimeSpan.FromSeconds(options.Scale == CheckScale.Full ? 5 : 1));
-        report.Peak(peakResult);
-        log.WriteLine($"fp16 MatMul {size}³ x {chain} through ONNX Runtime: best {peakResult.BestTflops:F1} TFLOP/s, median {peakResult.MedianTflops:F1} ({peakResult.Runs} runs)");
+        try
+        {
+            var peakResult = HalfPrecisionPeak.Measure(options.Device, size, chain, TimeSpan.FromSeconds(options.Scale == CheckScale.Full ? 5 : 1));
+            report.Peak(peakResult);
+            log.WriteLine($"fp16 MatMul {size}³ x {chain} through ONNX Runtime: best {peakResult.BestTflops:F1} TFLOP/s, median {peakResult.MedianTflops:F1} ({peakResult.Runs} runs)");
+        }
+        catch (Exception e)
+        {
+            failures++;
+            report.Failure("fp16 MatMul peak", e);
+            log.WriteLine($"fp16 MatMul peak FAILED: {e}");
+        }
+
         if (options.Device == ExecutionDevice.Cuda)
             report.ComputeCapability(CudaLibraries.ComputeCapability(0));
         var libraries = CudaLibraries.Loaded();
@@ -112,8 +98,49 @@ internal static class CheckRun
 
         report.Write(options.Output, started.Elapsed);
         log.WriteLine(report.Summary());
-        log.WriteLine($"wrote {options.Output} after {started.Elapsed.TotalSeconds:F0} s");
-        return 0;
+        log.WriteLine($"wrote {options.Output} after {started.Elapsed.TotalSeconds:F0} s{(failures > 0 ? $"; {failures} step(s) failed" : "")}");
+        return failures > 0 ? 1 : 0;
+    }
+
+    private static void MeasureGraph(CheckOptions options, CheckGraph graph, string directory, int[][] pairs, double[] reference, CheckMix[] mixes,
+        ModelShape shape, CheckReport report, TextWriter log)
+    {
+        using var peak = options.Device == ExecutionDevice.Cuda ? new GpuMemoryPeak(0) : null;
+        var watch = Stopwatch.StartNew();
+        using var scorer = OnnxScorer.Open(directory, new ScorerOptions { Device = options.Device, RequireCuda = true }, NullLogger.Instance);
+        var budgets = scorer.DefaultBudgets(graph.Precision);
+        report.Session(graph, watch.Elapsed, scorer.GpuMemoryAtLoad, budgets);
+        log.WriteLine($"{graph.Name} on {scorer.ExecutionProviderName}: loaded in {watch.Elapsed.TotalSeconds:F1} s; budgets {budgets.MaxBatchTokens} tokens, " +
+                      $"{budgets.MaxAttentionCells} cells ({budgets.Reason})");
+
+        var alone = pairs.Select(p => (double)scorer.ComputeLogits([p])[0]).ToArray();
+        var batched = scorer.ComputeLogits(pairs);
+        var longRow = pairs.MaxBy(p => p.Length)!.Concat(Enumerable.Repeat(pairs[0][^20], 300)).ToArray();
+        var padded = pairs.Select(p => (double)scorer.ComputeLogits([longRow, p])[1]).ToArray();
+        var accuracy = new AccuracyResult(
+            pairs.Length,
+            alone.Select((l, i) => Math.Abs(l - reference[i])).Max(),
+            alone.Select((l, i) => Math.Abs(Sigmoid(l) - Sigmoid(reference[i]))).Max(),
+            batched.Select((l, i) => Math.Abs(l - alone[i])).Max(),
+            padded.Select((l, i) => Math.Abs(l - alone[i])).Max());
+        report.Accuracy(graph, accuracy);
+        log.WriteLine($"  vs fp32: max |dlogit| {accuracy.MaxLogitError:E2}, max |dscore| {accuracy.MaxScoreError:E2}; " +
+                      $"batched vs alone {accuracy.BatchedVsAlone:E2}, next to a {longRow.Length}-token row {accuracy.PaddedVsAlone:E2}");
+
+        foreach (var mix in mixes)
+        {
+            var result = TimeMix(scorer, mix, shape, budgets.MaxBatchTokens, budgets.MaxAttentionCells, peak);
+            report.Mix(graph, result);
+            log.WriteLine($"  {mix.Name}: {result.PairsPerSecond:F1} pairs/s, {result.TokensPerSecond:F0} tokens/s, {result.NaiveTflops:F1} TFLOP/s naive, " +
+                          $"{result.Batches} batches, GPU memory peak {Gib(result.GpuMemoryPeakBytes)}");
+        }
+
+        foreach (var tokens in new[] { 16384, 32768, 65536 })
+        {
+            var result = TimeMix(scorer, mixes[0], shape, tokens, budgets.MaxAttentionCells, peak);
+            report.Sweep(graph, tokens, result);
+            log.WriteLine($"  MaxBatchTokens {tokens}: {mixes[0].Name} at {result.PairsPerSecond:F1} pairs/s ({result.Batches} batches)");
+        }
     }
 
     /// <summary>

@@ -67,13 +67,20 @@ public class GpuCheckKitTests
         Assert.False(File.Exists(Path.Combine(root, "again.tar.xz")));
     }
 
+    /// <summary>The driver as the test project builds it (framework-dependent, run with dotnet).</summary>
+    private static string Driver()
+    {
+        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/<Configuration>/net10.0
+        var driver = Path.Combine(RepoFiles.RepoRoot, "bench", "FuncRerank.GpuCheck", "bin", configuration, "net10.0", "funcrerank-gpucheck.dll");
+        Assert.True(File.Exists(driver), $"{driver} is missing: the test project builds it");
+        return driver;
+    }
+
     [Fact]
     public void The_check_runs_end_to_end_on_the_cpu_and_reports_what_the_gpu_run_reports()
     {
         var root = RepoFiles.NewTemporaryDirectory();
-        var configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name; // bin/<Configuration>/net10.0
-        var driver = Path.Combine(RepoFiles.RepoRoot, "bench", "FuncRerank.GpuCheck", "bin", configuration, "net10.0", "funcrerank-gpucheck.dll");
-        Assert.True(File.Exists(driver), $"{driver} is missing: the test project builds it");
+        var driver = Driver();
 
         var run = ToolProcess.Run("bash", [Script("gpu-check.sh"), "--device", "cpu", "--driver", $"dotnet {driver}", "--out", Path.Combine(root, "out"),
             "--work", Path.Combine(root, "work")], environment: new Dictionary<string, string?> { ["PYTHON"] = Python }, timeout: TimeSpan.FromMinutes(10));
@@ -83,6 +90,7 @@ public class GpuCheckKitTests
         using var report = JsonDocument.Parse(File.ReadAllText(Path.Combine(root, "out", "gpu-check.json")));
         var r = report.RootElement;
         Assert.Equal("cpu", r.GetProperty("device").GetString());
+        Assert.Empty(r.GetProperty("failures").EnumerateArray());
         Assert.StartsWith("1.31", r.GetProperty("environment").GetProperty("onnxruntime").GetString());
         Assert.Contains(r.GetProperty("environment").GetProperty("libraries").EnumerateArray(), l => l.GetProperty("name").GetString() == "libonnxruntime.so");
         Assert.Equal(3, r.GetProperty("model").GetProperty("layers").GetInt32());
@@ -117,5 +125,25 @@ public class GpuCheckKitTests
 
             Assert.Equal([16384, 32768, 65536], graph.GetProperty("max_batch_tokens_sweep").EnumerateArray().Select(s => s.GetProperty("max_batch_tokens").GetInt32()));
         }
+    }
+
+    [Fact]
+    public void Steps_the_device_cannot_run_are_reported_with_their_cause_and_the_check_goes_on()
+    {
+        // No GPU here: asked for cuda, each fp16 graph and the MatMul peak fail (RequireCuda, no silent CPU fallback),
+        // and the report still holds the builds and says why each step failed.
+        var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "gpu-check.json");
+        var run = ToolProcess.Run("dotnet", [Driver(), "--checkpoint", RepoFiles.Checkpoint("tiny-bf16-sharded-untied"), "--device", "cuda",
+            "--scale", "small", "--work", Path.GetDirectoryName(output)!, "--out", output], timeout: TimeSpan.FromMinutes(10));
+        Assert.True(run.ExitCode == 1, run.Output);
+        Assert.Contains("3 step(s) failed", run.Output);
+
+        using var report = JsonDocument.Parse(File.ReadAllText(output));
+        var failures = report.RootElement.GetProperty("failures").EnumerateArray().ToArray();
+        Assert.Equal(["fp16 (transformers attention, the default)", "fp16 (GroupQueryAttention by lengths)", "fp16 MatMul peak"],
+            failures.Select(f => f.GetProperty("step").GetString()));
+        Assert.All(failures, f => Assert.Contains("AppendExecutionProvider_Cuda: Failed to load shared library", f.GetProperty("error").GetString()));
+        Assert.All(failures[..2], f => Assert.Contains("missing CUDA 13 / cuDNN 9 libraries", f.GetProperty("error").GetString())); // the scorer's diagnosis
+        Assert.Equal(3, report.RootElement.GetProperty("graphs").GetArrayLength());
     }
 }
