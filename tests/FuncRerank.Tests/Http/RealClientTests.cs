@@ -58,8 +58,14 @@ public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedM
         var count = Math.Min(expected.TopN is > 0 and var n ? n : expected.Texts.Length, expected.Texts.Length);
         if (expected.Dialect == RerankDialect.Tei)
         {
-            Assert.Equal(expected.Texts.Length, reply.AsArray().Count);
-            Assert.All(reply.AsArray(), r => Assert.NotNull(r!["score"]));
+            // TEI's bare array: every text once, sorted by score (ties by index), each score the one the same pair
+            // gets through /v1/rerank, the text echoed only when asked for.
+            var tei = reply.AsArray().Select(r => (Index: r!["index"]!.GetValue<int>(), Score: r["score"]!.GetValue<double>(), Text: r["text"])).ToArray();
+            Assert.Equal(Enumerable.Range(0, expected.Texts.Length), tei.Select(r => r.Index).Order());
+            Assert.Equal(tei.OrderByDescending(r => r.Score).ThenBy(r => r.Index), tei);
+            var reference = await ScoresThroughV1Rerank(expected);
+            Assert.All(tei, r => Assert.InRange(Math.Abs(r.Score - reference[r.Index]), 0, 1e-5));
+            Assert.All(tei, r => Assert.Equal(expected.ReturnDocuments ? expected.Texts[r.Index] : null, r.Text?.GetValue<string>()));
             return;
         }
 
@@ -69,6 +75,26 @@ public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedM
         Assert.All(results, r => Assert.Equal(expected.ReturnDocuments, r!.AsObject().ContainsKey("document")));
         var scores = results.Select(r => r!["relevance_score"]!.GetValue<double>()).ToArray();
         Assert.Equal(scores.OrderByDescending(s => s), scores);
+    }
+
+    /// <summary>The scores of <paramref name="expected"/>'s texts against its query (log-odds if it asks for raw scores), by index, through the standard route.</summary>
+    private async Task<double[]> ScoresThroughV1Rerank(ClientRequestShapeTests.Expected expected)
+    {
+        var body = new JsonObject
+        {
+            ["query"] = expected.Query,
+            ["documents"] = new JsonArray(expected.Texts.Select(t => (JsonNode)JsonValue.Create(t)).ToArray()),
+            ["raw_scores"] = expected.Raw,
+            ["return_documents"] = false,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/rerank") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ServedModelFixture.FirstKey);
+        using var response = await fixture.Server.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var scores = new double[expected.Texts.Length];
+        foreach (var result in JsonNode.Parse(await response.Content.ReadAsStringAsync())!["results"]!.AsArray())
+            scores[result!["index"]!.GetValue<int>()] = result["relevance_score"]!.GetValue<double>();
+        return scores;
     }
 
     private static JsonNode RunCohereSdk(string baseUrl, string request)
