@@ -12,7 +12,8 @@ namespace FuncRerank.Tests.Bench;
 /// </summary>
 public class GpuCheckKitTests
 {
-    private static readonly string Python = "/usr/bin/python3";
+    /// <summary>The Python that run-tests.sh uses (torch and numpy for the checkpoint generator).</summary>
+    private static readonly string Python = Environment.GetEnvironmentVariable("FUNCRERANK_PYTHON") ?? "/usr/bin/python3";
 
     private static string Script(string name) => Path.Combine(RepoFiles.RepoRoot, "bench", "gpu", name);
 
