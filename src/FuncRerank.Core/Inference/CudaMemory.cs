@@ -2,9 +2,6 @@ using System.Runtime.InteropServices;
 
 namespace FuncRerank.Inference;
 
-/// <summary>Free and total memory of a CUDA device, in bytes.</summary>
-public readonly record struct GpuMemory(long FreeBytes, long TotalBytes);
-
 /// <summary>
 /// The GPU's memory as the CUDA runtime reports it (<c>cudaMemGetInfo</c> of libcudart.so.13, the library ONNX Runtime's
 /// CUDA provider links, so nothing more is loaded). Read once the session holds its weights, it says what a batch may use.
@@ -13,18 +10,21 @@ public readonly record struct GpuMemory(long FreeBytes, long TotalBytes);
 /// </summary>
 public static class CudaMemory
 {
+    /// <summary>The two runtime calls, looked up once (the GPU check samples memory every millisecond); null without the runtime.</summary>
+    private static readonly Lazy<(CudaSetDevice SetDevice, CudaMemGetInfo MemGetInfo)?> Runtime = new(() =>
+        OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libcudart.so.13", out var runtime)
+        && NativeLibrary.TryGetExport(runtime, "cudaSetDevice", out var setDevice) && NativeLibrary.TryGetExport(runtime, "cudaMemGetInfo", out var memGetInfo)
+            ? (Marshal.GetDelegateForFunctionPointer<CudaSetDevice>(setDevice), Marshal.GetDelegateForFunctionPointer<CudaMemGetInfo>(memGetInfo))
+            : null);
+
     public static GpuMemory? Read(int deviceId)
     {
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad("libcudart.so.13", out var runtime))
-            return null;
-        if (!NativeLibrary.TryGetExport(runtime, "cudaSetDevice", out var setDevice) || !NativeLibrary.TryGetExport(runtime, "cudaMemGetInfo", out var memGetInfo))
+        if (Runtime.Value is not { } cuda)
             return null;
         // cudaSetDevice only picks the calling thread's device; the primary context it may create is the one ONNX Runtime uses.
-        if (Marshal.GetDelegateForFunctionPointer<CudaSetDevice>(setDevice)(deviceId) != 0)
+        if (cuda.SetDevice(deviceId) != 0)
             return null;
-        return Marshal.GetDelegateForFunctionPointer<CudaMemGetInfo>(memGetInfo)(out var free, out var total) == 0
-            ? new GpuMemory((long)free, (long)total)
-            : null;
+        return cuda.MemGetInfo(out var free, out var total) == 0 ? new GpuMemory((long)free, (long)total) : null;
     }
 
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]

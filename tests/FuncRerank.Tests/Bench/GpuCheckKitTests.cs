@@ -10,6 +10,7 @@ namespace FuncRerank.Tests.Bench;
 /// back byte for byte, damage and gaps are caught and named, and the whole check runs end to end on the CPU provider with
 /// small shapes, through the same entry script, writing the report the GPU run writes.
 /// </summary>
+[Collection(LoadHeavyCollection.Name)] // the CPU run builds three graphs and scores on every core
 public class GpuCheckKitTests
 {
     /// <summary>The Python that run-tests.sh uses (torch and numpy for the checkpoint generator).</summary>
