@@ -32,6 +32,7 @@ public class StartupLogTests
         while (state.Status is not (RerankerStatus.Ready or RerankerStatus.Failed) && DateTime.UtcNow < deadline)
             await Task.Delay(20);
         await loader.StopAsync(CancellationToken.None);
+        await loader.StoppedAsync(CancellationToken.None);
         Directory.Delete(settings.CacheDirectory, recursive: true);
         return logger.Entries;
     }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -15,31 +14,14 @@ namespace FuncRerank.Tests.Http;
 /// </summary>
 public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedModelFixture>
 {
-    private static string ClientsDirectory => Path.Combine(RepoFiles.RepoRoot, "tests", "clients");
-
     public static TheoryData<string> ClientBodies => new(ClientRequestShapeTests.Cases.Keys);
 
     [Theory]
     [InlineData("")]
     [InlineData("v1")] // an SDK given a base URL that ends in /v1 calls /v1/v1/rerank and /v1/v2/rerank
-    public void The_cohere_sdk_reranks_v1_and_v2_and_reports_a_wrong_key_as_401(string basePath)
-    {
-        var reply = RunCohereSdk(new Uri(fixture.Server.BaseAddress, basePath).ToString().TrimEnd('/'),
-            """{"query":"What is the capital of China?","documents":["Beijing is the capital of China.","Paris is in France.","Gravity pulls."],"topN":2}""");
-
-        foreach (var version in new[] { "v1", "v2" })
-        {
-            var results = reply[version]!["results"]!.AsArray();
-            Assert.Equal(2, results.Count);
-            var scores = results.Select(r => r!["relevanceScore"]!.GetValue<double>()).ToArray();
-            Assert.True(scores[0] >= scores[1]);
-            Assert.All(scores, s => Assert.InRange(s, 0, 1));
-            Assert.True(reply[version]!["meta"]!["billedUnits"]!["inputTokens"]!.GetValue<int>() > 0);
-        }
-
-        Assert.NotNull(reply["v1"]!["results"]![0]!["document"]!["text"]);
-        Assert.Equal(401, reply["rejected"]!["status"]!.GetValue<int>());
-    }
+    public void The_cohere_sdk_reranks_v1_and_v2_and_reports_a_wrong_key_as_401(string basePath) =>
+        CohereSdk.AssertCapitalReply(CohereSdk.Run(new Uri(fixture.Server.BaseAddress, basePath).ToString().TrimEnd('/'),
+            ServedModelFixture.FirstKey, CohereSdk.CapitalRequest));
 
     [Theory]
     [MemberData(nameof(ClientBodies))]
@@ -95,28 +77,5 @@ public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedM
         foreach (var result in JsonNode.Parse(await response.Content.ReadAsStringAsync())!["results"]!.AsArray())
             scores[result!["index"]!.GetValue<int>()] = result["relevance_score"]!.GetValue<double>();
         return scores;
-    }
-
-    private static JsonNode RunCohereSdk(string baseUrl, string request)
-    {
-        var script = Path.Combine(ClientsDirectory, "cohere-rerank.mjs");
-        if (!Directory.Exists(Path.Combine(ClientsDirectory, "node_modules", "cohere-ai")))
-            throw new InvalidOperationException($"npm packages missing: run `npm ci --prefix {ClientsDirectory}` (tests/run-tests.sh does it)");
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ClientsDirectory };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(request);
-        start.Environment["BASE_URL"] = baseUrl;
-        start.Environment["API_KEY"] = ServedModelFixture.FirstKey;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the Cohere SDK script did not finish in 2 minutes");
-        }
-
-        Assert.True(process.ExitCode == 0, $"node exited {process.ExitCode}: {error.Result}");
-        return JsonNode.Parse(output.Result)!;
     }
 }
