@@ -79,7 +79,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             ModelDtype: reranker.Manifest.Dtype == "fp16" ? "float16" : "float32",
             MaxConcurrentRequests: 512,
             MaxInputLength: reranker.Prompt.MaxLength,
-            MaxBatchTokens: _settings.MaxBatchTokens,
+            MaxBatchTokens: reranker.Batching.MaxBatchTokens,
             MaxClientBatchSize: _limits.MaxDocuments,
             AutoTruncate: true,
             TokenizationWorkers: 1,
