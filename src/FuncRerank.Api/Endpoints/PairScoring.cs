@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FuncRerank.Api.Contract;
+using FuncRerank.Inference;
 
 namespace FuncRerank.Api.Endpoints;
 
@@ -20,11 +21,21 @@ internal static class PairScoring
     public static async Task<ScoredPairs> ScoreAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
         ScoringOptions options, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
     {
+        // The request's span; the queue and the forward passes add their children from the batch thread.
+        using var span = RerankTracing.Source.StartActivity("funcrerank.score");
+        span?.SetTag("funcrerank.pairs", pairs.Count);
         var started = Stopwatch.GetTimestamp();
-        var prompts = BuildPrompts(reranker, pairs, options, documentParam);
+        int[][] prompts;
+        using (var tokenize = RerankTracing.Source.StartActivity("funcrerank.tokenize"))
+        {
+            prompts = BuildPrompts(reranker, pairs, options, documentParam);
+            tokenize?.SetTag("funcrerank.prompt_tokens", prompts.Sum(p => (long)p.Length));
+        }
+
         budget?.Check(prompts);
         var tokenization = Stopwatch.GetElapsedTime(started);
         var scored = await reranker.ScoreAsync(prompts, cancellationToken);
+        span?.SetTag("funcrerank.prompt_tokens", scored.Scores.Sum(s => (long)s.PromptTokens));
         return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);
     }
 
