@@ -71,7 +71,7 @@ while [ $(( $(date +%s) - started )) -lt "$limit" ]; do
       printf '%s\n' "$failure"
       exit 1
     fi
-    say "  not ready yet after $(( $(date +%s) - started )) s (last reply: ${code:-none}); $(printf '%s\n' "$log" | grep -E 'Execution provider|funcrerank:|%|ready' | tail -n 1 || true)"
+    say "  not ready yet after $(( $(date +%s) - started )) s (last reply: ${code:-none}); $(printf '%s\n' "$log" | grep -E 'GPU:|Execution provider|funcrerank:|%|ready' | tail -n 1 || true)"
   fi
   sleep 5
 done

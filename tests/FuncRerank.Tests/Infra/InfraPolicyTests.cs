@@ -126,6 +126,28 @@ public class InfraPolicyTests
     }
 
     [Fact]
+    public void Every_default_in_the_parameters_file_is_the_templates_own()
+    {
+        // azd substitutes ${NAME=default} when the environment lacks NAME: the same default as main.bicep's, or a fresh
+        // `azd up` and the offline snapshots would describe different deployments.
+        var template = Compiled.Value["parameters"]!.AsObject();
+        var file = JsonNode.Parse(File.ReadAllText(Path.Combine(BicepCli.InfraDirectory, "main.parameters.json")))!["parameters"]!.AsObject();
+        var checkedDefaults = 0;
+        foreach (var (name, parameter) in file)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(parameter!["value"]!.GetValue<string>(), @"^\$\{[A-Z0-9_]+=(.*)\}$");
+            if (!match.Success)
+                continue;
+            var own = template[name]!["defaultValue"];
+            Assert.True(own is not null, $"{name} has a default in main.parameters.json but none in main.bicep");
+            Assert.Equal(own is JsonValue v && v.TryGetValue<string>(out var text) ? text : own.ToJsonString(), match.Groups[1].Value);
+            checkedDefaults++;
+        }
+
+        Assert.True(checkedDefaults >= 10, $"only {checkedDefaults} defaults checked");
+    }
+
+    [Fact]
     public void No_module_comes_from_a_registry()
     {
         // Local modules only: registry modules (br:, ts:) need the network at build time.
