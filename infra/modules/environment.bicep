@@ -1,5 +1,6 @@
 // The Container Apps environment: workload profiles (required for serverless GPUs) with a serverless GPU profile per
-// GPU type, named by it (gpu-t4, gpu-a100), logs to Log Analytics through a diagnostic setting (no workspace key), and the model share registered read-only.
+// GPU type, named by it (gpu-t4, gpu-a100, as Microsoft's Functions GPU guide names them), logs to Log Analytics
+// through a diagnostic setting (no workspace key), and the model share registered read-only.
 
 @description('Name of the environment.')
 param name string
