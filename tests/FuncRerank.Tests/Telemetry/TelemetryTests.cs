@@ -6,6 +6,7 @@ using FuncRerank.Api.Endpoints;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
 using FuncRerank.Tests.TestSupport;
+using System.Text.Json.Nodes;
 using Google.Protobuf;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -100,20 +101,24 @@ public class TelemetryTests
         using var reply = await server.Client.SendAsync(request);
         Assert.Equal(System.Net.HttpStatusCode.OK, reply.StatusCode);
 
+        // The HTTP server span ends after the reply is written, so it may come in a later export than its children.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
-        while (!(SpanNames(collector).Contains("funcrerank.inference") && MetricNames(collector).Contains("funcrerank.batch.size") && !collector.Logs.IsEmpty))
+        while (!(SpanNames(collector).Contains("funcrerank.inference") && HasScoreParent(collector) && MetricNames(collector).Contains("funcrerank.batch.size") &&
+                 !collector.Logs.IsEmpty))
         {
             Assert.True(DateTime.UtcNow < deadline,
                 $"the collector got spans [{string.Join(", ", SpanNames(collector))}], metrics [{string.Join(", ", MetricNames(collector))}], {collector.Logs.Count} log exports\n{server.Output}");
             await Task.Delay(100);
         }
 
-        var spans = collector.Traces.SelectMany(t => t.ResourceSpans).SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).ToArray();
+        var spans = Spans(collector);
         Assert.Contains(collector.Traces.SelectMany(t => t.ResourceSpans), r => r.Resource.Attributes.Any(a => a.Key == "service.name" && a.Value.StringValue == FuncRerankTelemetry.ServiceName));
         var score = spans.Single(s => s.Name == "funcrerank.score");
         var http = spans.Single(s => s.SpanId == score.ParentSpanId);
         Assert.Contains(http.Attributes, a => a.Key == "url.path" && a.Value.StringValue == "/v1/rerank");
         Assert.Contains(http.Attributes, a => a.Key == "http.response.status_code" && a.Value.IntValue == 200);
+        // The readiness polls before the request (StandaloneServer waits on /health) left no spans.
+        Assert.DoesNotContain(spans, s => s.Attributes.Any(a => a.Key == "url.path" && a.Value.StringValue == "/health"));
         foreach (var child in new[] { "funcrerank.tokenize", "funcrerank.queue", "funcrerank.inference" })
             Assert.Contains(spans, s => s.Name == child && s.ParentSpanId == score.SpanId && s.TraceId == score.TraceId);
         Assert.Contains(score.Attributes, a => a.Key == "funcrerank.pairs" && a.Value.IntValue == Documents.Length);
@@ -121,6 +126,44 @@ public class TelemetryTests
         // Nothing sent anywhere carries a document, the query or the key: every attribute, log body and value, as text.
         foreach (var message in collector.Traces.Cast<IMessage>().Concat(collector.Metrics).Concat(collector.Logs))
             AssertCarriesNoText("an OTLP export", JsonFormatter.Default.Format(message), key);
+    }
+
+    [Fact]
+    public async Task With_a_connection_string_the_spans_metrics_and_logs_reach_application_insights_ingestion_without_text_or_keys()
+    {
+        const string key = "ingestion-test-key-0123456789";
+        await using var ingestion = await IngestionReceiver.StartAsync();
+        using var server = await StandaloneServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Reranker__ApiKeys"] = key,
+            // No AZURE_CLIENT_ID: the exporter sends with the connection string alone (in Azure the Bicep sets both). A
+            // key of its own, so nothing another run left in the exporter's offline store is sent here.
+            ["APPLICATIONINSIGHTS_CONNECTION_STRING"] =
+                $"InstrumentationKey={Guid.NewGuid()};IngestionEndpoint={ingestion.Endpoint};LiveEndpoint={ingestion.Endpoint}",
+            ["AZURE_CLIENT_ID"] = null,
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = null,
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_BLRP_SCHEDULE_DELAY"] = "100",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "300",
+        }, waitUntilReady: true, "--model", RepoFiles.Checkpoint(InProcessHandlers.Checkpoint), "--cache", RepoFiles.NewTemporaryDirectory());
+
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"v1/rerank?code={key}") { Content = new StringContent(Body, Encoding.UTF8, "application/json") };
+        using var reply = await server.Client.SendAsync(request);
+        Assert.Equal(System.Net.HttpStatusCode.OK, reply.StatusCode);
+
+        // Internal spans arrive as dependencies named after the span, the HTTP server span as a request, the meter's
+        // instruments as metrics, the logs as messages.
+        string[] wanted = ["\"funcrerank.score\"", "\"funcrerank.inference\"", "\"RequestData\"", "\"funcrerank.batch.size\"", "\"MessageData\""];
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+        while (wanted.Any(w => !ingestion.Items.Any(i => i.Contains(w, StringComparison.Ordinal))))
+        {
+            Assert.True(DateTime.UtcNow < deadline,
+                $"missing {string.Join(", ", wanted.Where(w => !ingestion.Items.Any(i => i.Contains(w, StringComparison.Ordinal))))} among {ingestion.Items.Count} items: " +
+                $"{string.Join(", ", ingestion.Items.Select(Describe).Distinct())}\n{server.Output}");
+            await Task.Delay(100);
+        }
+
+        Assert.All(ingestion.Items, item => AssertCarriesNoText("an Application Insights item", item, key));
     }
 
     [Fact]
@@ -140,6 +183,13 @@ public class TelemetryTests
         Assert.NotNull(otlp.GetService<MeterProvider>());
     }
 
+    /// <summary>An ingestion item's type and name, for a failure message.</summary>
+    private static string Describe(string item)
+    {
+        var data = JsonNode.Parse(item)!["data"]!;
+        return $"{data["baseType"]}:{data["baseData"]?["name"] ?? data["baseData"]?["metrics"]?[0]?["name"]}";
+    }
+
     private static void AssertCarriesNoText(string where, string? text, string? key = null)
     {
         if (text is null)
@@ -151,8 +201,16 @@ public class TelemetryTests
             $"{where} carries a key: {text}");
     }
 
-    private static HashSet<string> SpanNames(OtlpReceiver collector) =>
-        collector.Traces.SelectMany(t => t.ResourceSpans).SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).Select(s => s.Name).ToHashSet();
+    private static OpenTelemetry.Proto.Trace.V1.Span[] Spans(OtlpReceiver collector) =>
+        collector.Traces.SelectMany(t => t.ResourceSpans).SelectMany(r => r.ScopeSpans).SelectMany(s => s.Spans).ToArray();
+
+    private static HashSet<string> SpanNames(OtlpReceiver collector) => Spans(collector).Select(s => s.Name).ToHashSet();
+
+    private static bool HasScoreParent(OtlpReceiver collector)
+    {
+        var spans = Spans(collector);
+        return spans.Where(s => s.Name == "funcrerank.score").Any(score => spans.Any(s => s.SpanId == score.ParentSpanId));
+    }
 
     private static HashSet<string> MetricNames(OtlpReceiver collector) =>
         collector.Metrics.SelectMany(m => m.ResourceMetrics).SelectMany(r => r.ScopeMetrics).SelectMany(s => s.Metrics).Select(m => m.Name).ToHashSet();
