@@ -42,6 +42,7 @@ public sealed class Qwen3Reranker : IDisposable
 {
     private readonly IBatchScorer _scorer;
     private readonly BatchScheduler _scheduler;
+    private readonly LongTokenizationGate _longTokenization = LongTokenizationGate.ForThisMachine();
 
     /// <summary>A reranker over any batch scorer (the ONNX session in <see cref="Load"/>); it owns the scorer when disposable.</summary>
     internal Qwen3Reranker(Qwen3Tokenizer tokenizer, RerankPrompt prompt, RerankerManifest manifest, ExecutionDevice device, string deviceReason,
@@ -119,7 +120,23 @@ public sealed class Qwen3Reranker : IDisposable
 
     /// <summary>Scores documents against a query, waiting for the result (the CLI's way; servers use <see cref="ScoreAsync"/>).</summary>
     public PairScore[] Score(string query, IReadOnlyList<string> documents, string? instruction = null) =>
-        Score(documents.Select(d => Prompt.Build(query, d, instruction)).ToArray());
+        Score(Prompt.BuildPrompts(documents.Select(d => (query, d)).ToArray(), new PromptOptions { Instruction = instruction }));
+
+    /// <summary>
+    /// <see cref="RerankPrompt.BuildPrompts"/> for a server request: inline when the request is short, else on a
+    /// dedicated thread behind <see cref="LongTokenizationGate"/>; stops within milliseconds of <paramref name="cancellationToken"/>.
+    /// </summary>
+    public async Task<int[][]> BuildPromptsAsync(IReadOnlyList<(string Query, string Document)> pairs, PromptOptions options, Action<int[]>? onBuilt,
+        CancellationToken cancellationToken)
+    {
+        long chars = 0;
+        foreach ((string query, string document) in pairs)
+            chars += query.Length + document.Length;
+        if (chars < LongTokenizationGate.LongRequestChars)
+            return Prompt.BuildPrompts(pairs, options, onBuilt, cancellationToken);
+        return await _longTokenization.RunAsync(() => Prompt.BuildPrompts(pairs, options, onBuilt, cancellationToken), cancellationToken)
+            .ConfigureAwait(false);
+    }
 
     /// <summary>Scores ready-made prompts (see <see cref="Prompt"/>), in their order, waiting for the result.</summary>
     public PairScore[] Score(IReadOnlyList<int[]> prompts) => ScoreAsync(prompts).GetAwaiter().GetResult().Scores;

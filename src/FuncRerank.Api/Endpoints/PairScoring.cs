@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FuncRerank.Api.Contract;
 using FuncRerank.Inference;
+using FuncRerank.Prompting;
 
 namespace FuncRerank.Api.Endpoints;
 
@@ -11,13 +12,14 @@ internal sealed record ScoredPairs(PairScore[] Scores, TimeSpan TokenizationTime
 }
 
 /// <summary>
-/// Tokenization of a request's (query, document) pairs under its options (the prompt, the cut, and a 400 when the client
-/// forbade cutting; the default path is the model card's exactly), then scoring through the shared batch queue.
+/// A request's (query, document) pairs through Core's prompt policy (<see cref="RerankPrompt.BuildPrompts"/>, with the
+/// request's options, token budget and cancellation), then through the shared batch queue; Core's errors become 400s
+/// naming the request's field.
 /// </summary>
 internal static class PairScoring
 {
-    /// <param name="budget">The request's token limit, checked on the built prompts before anything is queued.</param>
-    /// <param name="cancellationToken">The client's disconnect and the request's deadline: either takes the pairs out of the queue.</param>
+    /// <param name="budget">The request's token limit, checked as each prompt is built, before anything is queued.</param>
+    /// <param name="cancellationToken">The client's disconnect and the request's deadline: either stops the tokenization and takes the pairs out of the queue.</param>
     public static async Task<ScoredPairs> ScoreAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
         ScoringOptions options, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
     {
@@ -25,45 +27,46 @@ internal static class PairScoring
         using var span = RerankTracing.Source.StartActivity("funcrerank.score");
         span?.SetTag("funcrerank.pairs", pairs.Count);
         var started = Stopwatch.GetTimestamp();
+        var promptOptions = new PromptOptions
+        {
+            Instruction = options.Instruction,
+            Truncate = options.Truncate,
+            KeepDocumentEnd = options.TruncationSide == TruncationSide.Left,
+            MaxTokensPerDocument = options.MaxTokensPerDocument,
+        };
         int[][] prompts;
         using (var tokenize = RerankTracing.Source.StartActivity("funcrerank.tokenize"))
         {
-            prompts = BuildPrompts(reranker, pairs, options, documentParam);
+            prompts = await BuildPromptsAsync(reranker, pairs, promptOptions, documentParam, budget, cancellationToken);
             tokenize?.SetTag("funcrerank.prompt_tokens", prompts.Sum(p => (long)p.Length));
         }
 
-        budget?.Check(prompts);
         var tokenization = Stopwatch.GetElapsedTime(started);
         var scored = await reranker.ScoreAsync(prompts, cancellationToken);
         span?.SetTag("funcrerank.prompt_tokens", scored.Scores.Sum(s => (long)s.PromptTokens));
         return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);
     }
 
-    private static int[][] BuildPrompts(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs, ScoringOptions options,
-        Func<int, string> documentParam)
+    private static async Task<int[][]> BuildPromptsAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
+        PromptOptions promptOptions, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
     {
-        var prompt = reranker.Prompt;
-        var prompts = new int[pairs.Count][];
-        for (var i = 0; i < pairs.Count; i++)
+        try
         {
-            var (query, document) = pairs[i];
-            if (options.MaxTokensPerDocument is null && options.TruncationSide == TruncationSide.Right && options.Truncate)
+            var built = 0;
+            var total = 0L;
+            return await reranker.BuildPromptsAsync(pairs, promptOptions, prompt =>
             {
-                prompts[i] = prompt.Build(query, document, options.Instruction);
-                continue;
-            }
-
-            var built = options.MaxTokensPerDocument is null && options.TruncationSide == TruncationSide.Right
-                ? prompt.BuildWithInfo(query, document, options.Instruction)
-                : prompt.BuildWithDocumentLimit(query, document, options.Instruction, options.MaxTokensPerDocument,
-                    keepDocumentEnd: options.TruncationSide == TruncationSide.Left);
-            if (!options.Truncate && built.Truncated)
-                throw new ApiException(ApiError.BadRequest(documentParam(i), ApiErrorCodes.TooLong,
-                    $"{documentParam(i)}: the prompt is {built.UntruncatedBodyTokens + prompt.PrefixIds.Count + prompt.SuffixIds.Count} tokens " +
-                    $"with the template, over the limit of {prompt.MaxLength}; send truncate: true to cut the document instead"));
-            prompts[i] = built.Ids;
+                built++;
+                total += prompt.Length;
+                budget?.Check(total, $"the {(built < pairs.Count ? "first " : "")}{built} prompts built from {budget.Field} (template included)");
+            }, cancellationToken);
         }
-
-        return prompts;
+        catch (PromptTooLongException e)
+        {
+            var field = documentParam(e.PairIndex);
+            throw new ApiException(ApiError.BadRequest(field, ApiErrorCodes.TooLong,
+                $"{field}: the prompt is {e.PromptTokens} tokens with the template, over the limit of {e.MaxLength}; " +
+                "send truncate: true to cut the document instead"));
+        }
     }
 }

@@ -9,15 +9,7 @@ namespace FuncRerank.Api.Endpoints;
 /// <param name="Field">The request field whose size is at fault (<c>documents</c>, <c>texts</c>, <c>text_2</c>, <c>inputs</c>).</param>
 internal sealed record RequestTokenBudget(long MaxTokens, string Field)
 {
-    /// <summary>Fails with a 400 naming the field, the total and the limit when the prompts together exceed the limit.</summary>
-    public void Check(IReadOnlyList<int[]> prompts)
-    {
-        var total = 0L;
-        foreach (var prompt in prompts)
-            total += prompt.Length;
-        Check(total, $"the {prompts.Count} prompts built from {Field} (template included)");
-    }
-
+    /// <summary>Fails with a 400 naming the field, the total and the limit when <paramref name="totalTokens"/> exceeds the limit.</summary>
     /// <param name="what">What was counted, as the message should name it.</param>
     public void Check(long totalTokens, string what)
     {

@@ -61,7 +61,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         using var body = await ReadJsonBody(context, cancellationToken);
         var request = TokenizeRequestParser.Parse(body.RootElement, LimitsFor(reranker));
         var tokenizer = reranker.Tokenizer;
-        var ids = request.Inputs.Select(input => tokenizer.EncodeToIds(input)).ToArray();
+        var ids = request.Inputs.Select(input => tokenizer.EncodeToIds(input, int.MaxValue, cancellationToken)).ToArray();
         new RequestTokenBudget(_settings.MaxRequestTokens, "inputs").Check(ids.Sum(i => (long)i.Length), "the inputs");
         var tokens = ids
             .Select(inputIds => (IReadOnlyList<SimpleToken>)inputIds

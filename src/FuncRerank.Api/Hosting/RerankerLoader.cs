@@ -10,8 +10,10 @@ namespace FuncRerank.Api.Hosting;
 /// <summary>
 /// Loads and warms the model when the host starts, on a background thread, so the first request never pays for it
 /// and the host can answer /health meanwhile. A failure leaves the process up, with the reason in /health.
+/// The model is released only once the host has stopped: the web server drains the requests still running in its own
+/// StopAsync, which runs after this service's (hosted services stop in reverse order), and those requests need the model.
 /// </summary>
-public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSettings> options, ILogger<RerankerLoader> logger) : IHostedService
+public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSettings> options, ILogger<RerankerLoader> logger) : IHostedLifecycleService
 {
     private readonly Dictionary<string, int> _lastLogged = [];
     private Task? _loading;
@@ -22,12 +24,20 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
         return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StoppedAsync(CancellationToken cancellationToken)
     {
         if (_loading is not null)
             await _loading.WaitAsync(cancellationToken).ConfigureAwait(false);
         state.Reranker?.Dispose();
     }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private void Load()
     {

@@ -185,11 +185,10 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     /// the host has online (a container's CPU quota or an affinity mask, which .NET's ProcessorCount honours and ONNX
     /// Runtime does not): then one thread per usable CPU, so the pool does not oversubscribe the quota.
     /// </summary>
-    internal static int DefaultIntraOpThreads()
-    {
-        var usable = Environment.ProcessorCount;
-        return OnlineCpus() is { } online && usable < online ? usable : 0;
-    }
+    internal static int DefaultIntraOpThreads() => DefaultIntraOpThreads(Environment.ProcessorCount, OnlineCpus());
+
+    internal static int DefaultIntraOpThreads(int usableCpus, int? onlineCpus) =>
+        onlineCpus is { } online && usableCpus < online ? usableCpus : 0;
 
     /// <summary>CPUs online on a Linux host (/sys/devices/system/cpu/online, e.g. "0-3,8-11"); null elsewhere.</summary>
     internal static int? OnlineCpus(string path = "/sys/devices/system/cpu/online")

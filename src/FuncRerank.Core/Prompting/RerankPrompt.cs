@@ -88,10 +88,52 @@ public sealed class RerankPrompt
         return $"<Instruct>: {instruction ?? DefaultInstruction}\n<Query>: {query}\n<Document>: {document}";
     }
 
-    /// <summary>Input ids for one query/document pair, at most <see cref="MaxLength"/> long.</summary>
-    public int[] Build(string query, string document, string? instruction = null)
+    /// <summary>
+    /// Prompts for a request's pairs under <paramref name="options"/>, in order. With the default policy each body is
+    /// tokenized only as far as its kept ids reach (see <see cref="Qwen3Tokenizer.EncodeToIds(string, int, CancellationToken)"/>).
+    /// <paramref name="onBuilt"/> sees each prompt as soon as it is built (a caller can refuse a request over its token
+    /// budget before the rest is tokenized). Throws <see cref="PromptTooLongException"/> for an over-long prompt when
+    /// <see cref="PromptOptions.Truncate"/> is false, and <see cref="OperationCanceledException"/> within milliseconds of
+    /// <paramref name="cancellationToken"/>.
+    /// </summary>
+    public int[][] BuildPrompts(IReadOnlyList<(string Query, string Document)> pairs, PromptOptions options, Action<int[]>? onBuilt = null,
+        CancellationToken cancellationToken = default)
     {
-        int[] body = _tokenizer.EncodeToIds(FormatBody(query, document, instruction), MaxBodyTokens);
+        ArgumentNullException.ThrowIfNull(pairs);
+        ArgumentNullException.ThrowIfNull(options);
+        var prompts = new int[pairs.Count][];
+        for (int i = 0; i < pairs.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            (string query, string document) = pairs[i];
+            if (options.IsModelCardTruncation)
+            {
+                prompts[i] = Build(query, document, options.Instruction, cancellationToken);
+            }
+            else
+            {
+                RerankPromptIds built = options.MaxTokensPerDocument is null && !options.KeepDocumentEnd
+                    ? BuildWithInfo(query, document, options.Instruction, cancellationToken)
+                    : BuildWithDocumentLimit(query, document, options.Instruction, options.MaxTokensPerDocument, options.KeepDocumentEnd,
+                        countAll: !options.Truncate, cancellationToken);
+                if (!options.Truncate && built.Truncated)
+                {
+                    throw new PromptTooLongException(i, built.UntruncatedBodyTokens + _prefixIds.Length + _suffixIds.Length, MaxLength);
+                }
+
+                prompts[i] = built.Ids;
+            }
+
+            onBuilt?.Invoke(prompts[i]);
+        }
+
+        return prompts;
+    }
+
+    /// <summary>Input ids for one query/document pair, at most <see cref="MaxLength"/> long. Tokenizes the body only as far as the cut.</summary>
+    public int[] Build(string query, string document, string? instruction = null, CancellationToken cancellationToken = default)
+    {
+        int[] body = _tokenizer.EncodeToIds(FormatBody(query, document, instruction), MaxBodyTokens, cancellationToken);
         return Assemble(body, body.Length);
     }
 
@@ -99,9 +141,9 @@ public sealed class RerankPrompt
     /// As <see cref="Build"/>, and also says whether the body was cut and how long it was. This encodes the
     /// whole body (cost grows with the document), while <see cref="Build"/> stops at the cut.
     /// </summary>
-    public RerankPromptIds BuildWithInfo(string query, string document, string? instruction = null)
+    public RerankPromptIds BuildWithInfo(string query, string document, string? instruction = null, CancellationToken cancellationToken = default)
     {
-        int[] body = _tokenizer.EncodeToIds(FormatBody(query, document, instruction));
+        int[] body = _tokenizer.EncodeToIds(FormatBody(query, document, instruction), int.MaxValue, cancellationToken);
         int kept = Math.Min(body.Length, MaxBodyTokens);
         return new RerankPromptIds(Assemble(body, kept), body.Length > kept, body.Length);
     }
@@ -119,17 +161,27 @@ public sealed class RerankPrompt
     /// space that follows can only start a new piece, and BPE never merges across pieces. So the two halves' ids,
     /// encoded apart, are the whole body's ids.
     /// </remarks>
-    public RerankPromptIds BuildWithDocumentLimit(string query, string document, string? instruction, int? maxDocumentTokens, bool keepDocumentEnd)
+    public RerankPromptIds BuildWithDocumentLimit(string query, string document, string? instruction, int? maxDocumentTokens, bool keepDocumentEnd,
+        CancellationToken cancellationToken = default) =>
+        BuildWithDocumentLimit(query, document, instruction, maxDocumentTokens, keepDocumentEnd, countAll: true, cancellationToken);
+
+    /// <param name="countAll">False when the caller will not look at <see cref="RerankPromptIds.UntruncatedBodyTokens"/>: then a
+    /// document whose start is kept is tokenized only as far as the cut, and the count is a lower bound.</param>
+    private RerankPromptIds BuildWithDocumentLimit(string query, string document, string? instruction, int? maxDocumentTokens, bool keepDocumentEnd,
+        bool countAll, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(document);
         ArgumentOutOfRangeException.ThrowIfNegative(maxDocumentTokens ?? 0, nameof(maxDocumentTokens));
         string head = FormatBody(query, "", instruction)[..^1];
-        int[] headIds = _tokenizer.EncodeToIds(head);
-        int[] documentIds = _tokenizer.EncodeToIds(" " + document);
+        int[] headIds = _tokenizer.EncodeToIds(head, int.MaxValue, cancellationToken);
+        int headKept = Math.Min(headIds.Length, MaxBodyTokens);
+        int documentLimit = countAll || keepDocumentEnd
+            ? int.MaxValue
+            : Math.Min(maxDocumentTokens ?? int.MaxValue, MaxBodyTokens - headKept + 1);
+        int[] documentIds = _tokenizer.EncodeToIds(" " + document, documentLimit, cancellationToken);
         // The caller's own limit is what was asked for; only the cut to MaxLength counts as truncation.
         int requested = headIds.Length + Math.Min(documentIds.Length, maxDocumentTokens ?? int.MaxValue);
 
-        int headKept = Math.Min(headIds.Length, MaxBodyTokens);
         int documentKept = Math.Min(requested, MaxBodyTokens) - headKept;
         int documentStart = keepDocumentEnd ? documentIds.Length - documentKept : 0;
         var body = new int[headKept + documentKept];

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FuncRerank.Tests.TestSupport;
 
 namespace FuncRerank.Tests.Cli;
 
@@ -42,14 +43,7 @@ internal static class FuncRerankProcess
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "funcrerank.dll"));
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
-        foreach (var (name, value) in environment)
-        {
-            if (value is null)
-                start.Environment.Remove(name);
-            else
-                start.Environment[name] = value;
-        }
-
+        start.Apply(environment);
         return start;
     }
 }

@@ -4,6 +4,7 @@ using FuncRerank.Api.Endpoints;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Api.Security;
 using FuncRerank.Functions;
+using FuncRerank.Tests.Model;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
@@ -70,45 +71,114 @@ public class FunctionAppTests
         Assert.Equal("invalid_api_key", Body(response)["error"]!["code"]!.GetValue<string>());
     }
 
+    /// <summary>
+    /// The routes the README documents, written out here rather than taken from the code's own list, so that a route
+    /// dropped or added on either side fails (<c>{*id}</c> is the README's <c>/v1/models/{id}</c>: a catch-all, since
+    /// model ids contain a slash).
+    /// </summary>
+    private static readonly (string Method, string Path)[] ReadmeRoutes =
+    [
+        ("POST", "v1/rerank"), ("POST", "rerank"), ("POST", "v2/rerank"), ("POST", "v1/v1/rerank"), ("POST", "v1/v2/rerank"),
+        ("POST", "score"), ("POST", "v1/score"),
+        ("POST", "tokenize"),
+        ("GET", "info"), ("GET", "v1/models"), ("GET", "v1/models/{*id}"),
+        ("GET", "health"),
+        ("GET", "openapi.json"),
+    ];
+
+    /// <summary>functions.metadata is what the Functions host reads; the Worker SDK writes it from the [Function] attributes.</summary>
+    private static JsonNode[] FunctionMetadata() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "functions.metadata")))!.AsArray().Select(f => f!).ToArray();
+
+    private static JsonNode HttpTrigger(JsonNode function) =>
+        function["bindings"]!.AsArray().Single(b => b!["type"]!.GetValue<string>() == "httpTrigger")!;
+
+    /// <summary>Calls the function that the built metadata binds to this method and route, by its entry point, as the Functions host does.</summary>
+    private static async Task<(HttpContext Context, MemoryStream Response)> CallRoute(string method, string route, string? body)
+    {
+        var function = FunctionMetadata().Single(f => HttpTrigger(f)["route"]!.GetValue<string>() == route
+            && HttpTrigger(f)["methods"]!.AsArray().Single()!.GetValue<string>().Equals(method, StringComparison.OrdinalIgnoreCase));
+        var entryPoint = function["entryPoint"]!.GetValue<string>();
+        var type = typeof(ScoreFunctions).Assembly.GetType(entryPoint[..entryPoint.LastIndexOf('.')], throwOnError: true)!;
+        var call = type.GetMethod(entryPoint[(entryPoint.LastIndexOf('.') + 1)..])!;
+        var (context, response) = Request(method, route, body);
+        Assert.IsType<EmptyResult>(await (Task<IActionResult>)call.Invoke(Activator.CreateInstance(type, Handlers.Value), [context.Request])!);
+        return (context, response);
+    }
+
+    [Theory]
+    [InlineData("score")]
+    [InlineData("v1/score")]
+    public async Task The_score_routes_give_the_torch_reference_scores_in_input_order(string route)
+    {
+        var checkpoint = ReferenceCheckpoint.Load("tiny-f32-tied");
+        var group = checkpoint.Pairs.Where(p => p.Group == 2).ToArray();
+        var body = new JsonObject { ["text_1"] = group[0].Query, ["text_2"] = new JsonArray(group.Select(p => (JsonNode)JsonValue.Create(p.Document)).ToArray()) };
+
+        var (context, response) = await CallRoute("POST", route, body.ToJsonString());
+
+        Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
+        var data = Body(response)["data"]!.AsArray();
+        Assert.Equal(Enumerable.Range(0, group.Length), data.Select(d => d!["index"]!.GetValue<int>()));
+        for (var i = 0; i < group.Length; i++)
+            Assert.InRange(Math.Abs(data[i]!["score"]!.GetValue<double>() - 1 / (1 + Math.Exp(-group[i].LogitFp32))), 0, 1e-4);
+    }
+
     [Fact]
-    public async Task Score_tokenize_info_models_health_and_openapi_functions_answer()
+    public async Task Tokenize_info_models_health_and_openapi_functions_answer_with_the_right_values()
     {
         var score = new ScoreFunctions(Handlers.Value);
         var info = new InfoFunctions(Handlers.Value);
-        var checks = new (Func<HttpRequest, Task<IActionResult>> Call, string Method, string? Body, string Expect)[]
-        {
-            (score.Score, "POST", """{"text_1":"q","text_2":["a","b"]}""", "data"),
-            (score.ScoreV1, "POST", """{"text_1":"q","text_2":"a"}""", "data"),
-            (score.Tokenize, "POST", """{"inputs":"hello"}""", "[["),
-            (info.Info, "GET", null, "model_type"),
-            (info.Models, "GET", null, "data"),
-            (r => info.Model(r, "some/model"), "GET", null, "model_type"),
-            (info.Health, "GET", null, "status"),
-            (info.OpenApi, "GET", null, "openapi"),
-        };
-        foreach (var (call, method, body, expect) in checks)
+        var model = Path.GetFileName(RepoFiles.Checkpoint("tiny-f32-tied"));
+        async Task<JsonNode> Call(Func<HttpRequest, Task<IActionResult>> call, string method, string? body = null)
         {
             var (context, response) = Request(method, "x", body);
             await call(context.Request);
             Assert.Equal(StatusCodes.Status200OK, context.Response.StatusCode);
-            Assert.Contains(expect, Encoding.UTF8.GetString(response.ToArray()));
+            return Body(response);
         }
+
+        // Hugging Face's ids for a fixture text (npm tokenizers), one array per input.
+        var text = RepoFiles.ReadJsonLines(RepoFiles.TokenizerFixture("texts.jsonl")).First(r => r.GetProperty("name").GetString() == "mixed-001");
+        var tokens = (await Call(score.Tokenize, "POST", new JsonObject { ["inputs"] = text.GetProperty("text").GetString() }.ToJsonString())).AsArray();
+        Assert.Equal(text.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()), Assert.Single(tokens)!.AsArray().Select(t => t!["id"]!.GetValue<int>()));
+
+        var served = await Call(info.Info, "GET");
+        Assert.Equal(RepoFiles.Checkpoint("tiny-f32-tied"), served["model_id"]!.GetValue<string>());
+        Assert.Equal(model, served["served_model_name"]!.GetValue<string>());
+        Assert.Equal("float32", served["model_dtype"]!.GetValue<string>());
+        Assert.Equal(8192, served["max_input_length"]!.GetValue<int>());
+        Assert.Equal("yes", served["model_type"]!["reranker"]!["id2label"]!["0"]!.GetValue<string>());
+
+        var models = (await Call(info.Models, "GET"))["data"]!.AsArray();
+        Assert.Equal(model, Assert.Single(models)!["id"]!.GetValue<string>());
+        // Any model name is accepted; the one model served is what it is told about.
+        Assert.Equal(model, (await Call(r => info.Model(r, "some/model"), "GET"))["id"]!.GetValue<string>());
+
+        var health = await Call(info.Health, "GET");
+        Assert.Equal("ok", health["status"]!.GetValue<string>());
+        Assert.Equal("cpu", health["device"]!.GetValue<string>());
+        Assert.Equal(0, health["queue"]!["pairs"]!.GetValue<int>());
+
+        var openApi = await Call(info.OpenApi, "GET");
+        Assert.StartsWith("3.1", openApi["openapi"]!.GetValue<string>());
+        // It documents each endpoint once (not the aliases), each a route of the README's.
+        var documented = openApi["paths"]!.AsObject().Select(p => p.Key).ToArray();
+        Assert.Contains("/v1/rerank", documented);
+        Assert.Contains("/score", documented);
+        Assert.All(documented, path => Assert.Contains(path, ReadmeRoutes.Select(r => "/" + r.Path.Replace("{*id}", "{id}"))));
     }
 
     [Fact]
-    public void The_built_function_metadata_lists_exactly_the_shared_routes()
+    public void The_built_function_metadata_and_the_standalone_host_serve_exactly_the_readmes_routes()
     {
-        // functions.metadata is what the Functions host reads; the Worker SDK writes it from the [Function] attributes.
-        var metadata = JsonNode.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "functions.metadata")))!.AsArray();
-        var declared = metadata
-            .Select(f => f!["bindings"]!.AsArray().Single(b => b!["type"]!.GetValue<string>() == "httpTrigger")!)
-            .Select(b => (Method: b["methods"]!.AsArray().Single()!.GetValue<string>().ToUpperInvariant(), Path: b["route"]!.GetValue<string>(),
-                Auth: b["authLevel"]!.GetValue<string>()))
+        var declared = FunctionMetadata().Select(f => (Function: f, Trigger: HttpTrigger(f)))
+            .Select(f => (Method: f.Trigger["methods"]!.AsArray().Single()!.GetValue<string>().ToUpperInvariant(),
+                Path: f.Trigger["route"]!.GetValue<string>(), Auth: f.Trigger["authLevel"]!.GetValue<string>()))
             .ToArray();
 
-        Assert.Equal(
-            RerankRoutes.All.Select(r => (r.Method, r.Path)).Order(),
-            declared.Select(d => (d.Method, d.Path)).Order());
+        Assert.Equal(ReadmeRoutes.Order(), declared.Select(d => (d.Method, d.Path)).Order());
+        Assert.Equal(ReadmeRoutes.Order(), RerankRoutes.All.Select(r => (r.Method, r.Path)).Order());
         Assert.All(declared, d => Assert.Equal("Anonymous", d.Auth));
     }
 

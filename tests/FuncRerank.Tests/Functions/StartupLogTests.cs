@@ -32,6 +32,7 @@ public class StartupLogTests
         while (state.Status is not (RerankerStatus.Ready or RerankerStatus.Failed) && DateTime.UtcNow < deadline)
             await Task.Delay(20);
         await loader.StopAsync(CancellationToken.None);
+        await loader.StoppedAsync(CancellationToken.None);
         Directory.Delete(settings.CacheDirectory, recursive: true);
         return logger.Entries;
     }
@@ -69,12 +70,19 @@ public class StartupLogTests
     }
 
     [Fact]
-    public async Task Required_cuda_that_cannot_load_logs_why_the_model_is_not_served()
+    public async Task Required_cuda_is_served_on_cuda_or_not_at_all_and_the_log_says_why()
     {
-        if (CudaLibrariesPresent)
-            return;
-
         var entries = await Start("cuda", requireCuda: true);
+
+        if (CudaLibrariesPresent)
+        {
+            var line = Assert.Single(entries, e => e.Message.StartsWith("Execution provider:", StringComparison.Ordinal));
+            Assert.Equal(LogLevel.Information, line.Level);
+            Assert.Contains("CUDAExecutionProvider", line.Message);
+            Assert.Contains("Reranker:Device=cuda, Reranker:RequireCuda=True", line.Message);
+            Assert.DoesNotContain(entries, e => e.Level >= LogLevel.Warning);
+            return;
+        }
 
         Assert.DoesNotContain(entries, e => e.Message.StartsWith("Execution provider:", StringComparison.Ordinal));
         var error = Assert.Single(entries, e => e.Level == LogLevel.Error);

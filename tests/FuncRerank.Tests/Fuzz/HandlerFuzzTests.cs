@@ -11,6 +11,7 @@ namespace FuncRerank.Tests.Fuzz;
 /// Property-based fuzzing of the real handlers (rerank, score, tokenize) on a tiny checkpoint, called in-process as
 /// the hosts call them: every body gets a 4xx with the error body, or a 200 whose reply is correct; never a 5xx.
 /// </summary>
+[Collection(LoadHeavyCollection.Name)]
 public sealed class HandlerFuzzTests(ITestOutputHelper output)
 {
     private static readonly Lazy<RerankHandlers> Handlers = new(() => InProcessHandlers.Create());

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Text.Json;
 using CsCheck;
 using FuncRerank.Api.Contract;
+using FuncRerank.Tests.TestSupport;
 using Xunit.Abstractions;
 
 namespace FuncRerank.Tests.Fuzz;
@@ -11,6 +12,7 @@ namespace FuncRerank.Tests.Fuzz;
 /// fails with an <see cref="ApiException"/> carrying a 4xx, never any other exception; valid generated bodies parse to
 /// exactly what was generated; and the reply written for any parsed request is JSON a client can read.
 /// </summary>
+[Collection(LoadHeavyCollection.Name)]
 public sealed class ParserFuzzTests(ITestOutputHelper output)
 {
     private static readonly RerankLimits Limits = RerankLimits.Default;

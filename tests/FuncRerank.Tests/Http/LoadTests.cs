@@ -13,6 +13,7 @@ namespace FuncRerank.Tests.Http;
 /// a small queue, so some requests must be shed. Every reply is a correct 200 or a 429/503 with Retry-After; none is
 /// a 5xx or lost; memory stays bounded. Only 127.0.0.1 is targeted; every loop ends by time and by count.
 /// </summary>
+[Collection(LoadHeavyCollection.Name)]
 public class LoadTests(ITestOutputHelper output)
 {
     private const int Clients = 32;

@@ -1,107 +1,134 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using FuncRerank.Inference;
 using FuncRerank.Tests.TestSupport;
 
 namespace FuncRerank.Tests.Http;
 
 /// <summary>
-/// A <c>funcrerank serve</c> with tiny queue limits (set the way an operator sets them, through <c>Reranker__*</c>
-/// environment variables) and prompts of 4,096 tokens, each of which takes the tiny model a good fraction of a second
-/// on the CPU: a big request keeps the queue busy far longer than the 2 s deadline.
+/// Overload and disconnects over real sockets, through the standalone host's pipeline with its limits read from
+/// configuration: the model's batches are held by a scripted scorer until the test releases them, so the queue fills,
+/// deadlines pass and clients leave when the test says, on a fast machine or a loaded one (<see cref="QueueHandlerTests"/> does the same in process).
 /// </summary>
-public sealed class OverloadServerFixture : IAsyncLifetime
+[Collection(LoadHeavyCollection.Name)]
+public class OverloadOverHttpTests
 {
-    public const int MaxLength = 4096;
-    public const double RequestTimeoutSeconds = 2;
+    private static readonly TimeSpan Patience = Poll.Patience;
 
-    public StandaloneServer Server { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        Server = await StandaloneServer.StartAsync(new Dictionary<string, string?>
-        {
-            ["Reranker__MaxBatchTokens"] = "4096",
-            ["Reranker__MaxQueuedTokens"] = "260000",
-            ["Reranker__RequestTimeoutSeconds"] = RequestTimeoutSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        }, waitUntilReady: true, "--model", RepoFiles.Checkpoint(ServedModelFixture.Checkpoint), "--max-length", MaxLength.ToString(),
-            "--cache", RepoFiles.NewTemporaryDirectory());
-    }
-
-    public Task DisposeAsync()
-    {
-        Server.Dispose();
-        return Task.CompletedTask;
-    }
-}
-
-public class OverloadOverHttpTests(OverloadServerFixture fixture) : IClassFixture<OverloadServerFixture>
-{
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(90);
-
-    private HttpClient Client => fixture.Server.Client;
-
-    /// <summary>A rerank body of <paramref name="documents"/> documents, each cut to the 4,096-token prompt limit.</summary>
-    private static StringContent LongRequest(int documents)
-    {
-        var document = string.Concat(Enumerable.Repeat("the capital of China is Beijing and gravity pulls ", 700));
-        var body = new JsonObject
+    private static StringContent Rerank(params string[] documents) =>
+        new(new JsonObject
         {
             ["query"] = "What is the capital of China?",
-            ["documents"] = new JsonArray(Enumerable.Range(0, documents).Select(i => (JsonNode)JsonValue.Create($"{i} {document}")).ToArray()),
-            ["return_documents"] = false,
-        };
-        return new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
-    }
+            ["documents"] = new JsonArray(documents.Select(d => (JsonNode)JsonValue.Create(d)).ToArray()),
+        }.ToJsonString(), Encoding.UTF8, "application/json");
 
-    private async Task<JsonNode> Queue()
+    private static async Task<JsonNode> Queue(ScriptedServer server)
     {
-        using var health = await Client.GetAsync("health");
+        using var health = await server.Client.GetAsync("health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
         return JsonNode.Parse(await health.Content.ReadAsStringAsync())!["queue"]!;
     }
 
-    [Fact]
-    public async Task Overload_gets_429_a_slow_request_504_and_then_the_server_answers_as_before()
+    private static async Task AssertQueueIsEmpty(ScriptedServer server)
     {
-        // 60 prompts of 4,096 tokens: 245,760 tokens, within the queue's 260,000; far more work than the deadline allows.
-        var big = Client.PostAsync("v1/rerank", LongRequest(60));
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while ((await Queue())["tokens"]!.GetValue<long>() == 0)
-        {
-            Assert.False(big.IsCompleted, "the big request ended before it was seen in the queue");
-            Assert.True(watch.Elapsed < Patience, "the big request never reached the queue");
-            await Task.Delay(20);
-        }
-
-        // 10 more prompts do not fit beside what waits.
-        using var refused = await Client.PostAsync("v1/rerank", LongRequest(10));
-        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
-        Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
-        Assert.Equal("too_many_requests", JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["code"]!.GetValue<string>());
-
-        using var late = await big.WaitAsync(Patience);
-        Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
-        var error = JsonNode.Parse(await late.Content.ReadAsStringAsync())!;
-        Assert.Equal("deadline_exceeded", error["error"]!["code"]!.GetValue<string>());
-        Assert.Equal(error["message"]!.GetValue<string>(), error["detail"]!.GetValue<string>());
-
-        // Its waiting pairs left with it.
-        var queue = await Queue();
+        var queue = await Queue(server);
         Assert.Equal(0, queue["requests"]!.GetValue<int>());
         Assert.Equal(0, queue["pairs"]!.GetValue<int>());
         Assert.Equal(0, queue["tokens"]!.GetValue<long>());
+    }
 
-        using var next = await Client.PostAsync("v1/rerank",
-            new StringContent("""{"query":"What is the capital of China?","documents":["Beijing.","Gravity."]}""", Encoding.UTF8, "application/json"));
-        Assert.Equal(HttpStatusCode.OK, next.StatusCode);
-        Assert.Equal(2, JsonNode.Parse(await next.Content.ReadAsStringAsync())!["results"]!.AsArray().Count);
+    [Fact]
+    public async Task A_full_queue_answers_429_with_Retry_After_and_what_waited_is_served_once_the_model_is_free()
+    {
+        // One request may wait (one larger than the bound is taken when nothing waits); no deadline.
+        await using var server = await ScriptedServer.StartAsync(new BatchSchedulerOptions { MaxQueuedTokens = 1 },
+            new Dictionary<string, string?> { ["RequestTimeoutSeconds"] = "0" });
+        server.Scorer.Hold();
+        var running = server.Client.PostAsync("v1/rerank", Rerank("Beijing is the capital.", "Gravity pulls."));
+        await Task.Run(server.Scorer.WaitForBatch);
+        var waiting = server.Client.PostAsync("v1/rerank", Rerank("Paris is in France.", "Beijing.", "Rain falls."));
+        await Poll.UntilAsync(async () => (await Queue(server))["pairs"]!.GetValue<int>() == 3, "the second request waiting in the queue");
+
+        using var refused = await server.Client.PostAsync("v1/rerank", Rerank("Refused document."));
+
+        Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+        Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        var error = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!;
+        Assert.Equal("too_many_requests", error["error"]!["code"]!.GetValue<string>());
+        Assert.Equal(error["message"]!.GetValue<string>(), error["detail"]!.GetValue<string>());
+
+        server.Scorer.Release();
+        using var first = await running.WaitAsync(Patience);
+        using var second = await waiting.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+        Assert.Equal(2, JsonNode.Parse(await first.Content.ReadAsStringAsync())!["results"]!.AsArray().Count);
+        Assert.Equal(3, JsonNode.Parse(await second.Content.ReadAsStringAsync())!["results"]!.AsArray().Count);
+        await AssertQueueIsEmpty(server);
+        // The refused request's pair never reached the model: only the 2 + 3 accepted pairs were scored.
+        Assert.Equal(5, server.Scorer.Batches.Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task Requests_past_their_deadline_answer_504_and_their_pairs_leave_the_queue()
+    {
+        await using var server = await ScriptedServer.StartAsync(new BatchSchedulerOptions(),
+            new Dictionary<string, string?> { ["RequestTimeoutSeconds"] = "1" });
+        server.Scorer.Hold();
+        // The first request's batch is held past its deadline; the second waits behind it past its own. Whether a
+        // deadline passes during tokenization, in the queue or in the held batch, the reply is the same 504.
+        var running = server.Client.PostAsync("v1/rerank", Rerank("Beijing is the capital.", "Gravity pulls."));
+        var waiting = server.Client.PostAsync("v1/rerank", Rerank("Paris is in France.", "Beijing.", "Rain falls."));
+
+        foreach (var request in new[] { running, waiting })
+        {
+            using var late = await request.WaitAsync(Patience);
+            Assert.Equal(HttpStatusCode.GatewayTimeout, late.StatusCode);
+            var error = JsonNode.Parse(await late.Content.ReadAsStringAsync())!;
+            Assert.Equal("deadline_exceeded", error["error"]!["code"]!.GetValue<string>());
+            Assert.Contains("1 s", error["message"]!.GetValue<string>());
+            Assert.Equal(error["message"]!.GetValue<string>(), error["detail"]!.GetValue<string>());
+        }
+
+        // Nobody waits for the held batch any more: it was cancelled (on a machine slow enough for a deadline to pass
+        // during tokenization, no batch ever started), and nothing is left queued.
+        if (server.Scorer.Batches.Count > 0)
+            await Poll.UntilAsync(() => server.Scorer.SawCancellation, "the held batch's cancellation");
+        await AssertQueueIsEmpty(server);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_mid_request_leaves_the_queue_and_its_pairs_never_reach_the_model()
+    {
+        await using var server = await ScriptedServer.StartAsync(new BatchSchedulerOptions(), new Dictionary<string, string?> { ["RequestTimeoutSeconds"] = "0" });
+        server.Scorer.Hold();
+        var running = server.Client.PostAsync("v1/rerank", Rerank("Beijing is the capital.", "Gravity pulls."));
+        await Task.Run(server.Scorer.WaitForBatch);
+        var body = Encoding.UTF8.GetBytes("""{"query":"q","documents":["gone document one","gone document two","gone document three"]}""");
+        using (var socket = new System.Net.Sockets.TcpClient())
+        {
+            await socket.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port);
+            var head = $"POST /v1/rerank HTTP/1.1\r\nHost: {server.BaseAddress.Authority}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n";
+            await socket.GetStream().WriteAsync(Encoding.ASCII.GetBytes(head).Concat(body).ToArray());
+            await Poll.UntilAsync(async () => (await Queue(server))["pairs"]!.GetValue<int>() == 3, "the request waiting in the queue");
+        }
+
+        // The connection closed with no reply read: the server notices and takes its pairs out of the queue.
+        await Poll.UntilAsync(async () => (await Queue(server))["pairs"]!.GetValue<int>() == 0, "the gone client's pairs leaving the queue");
+        await AssertQueueIsEmpty(server);
+        server.Scorer.Release();
+        using var first = await running.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(2, server.Scorer.Batches.Sum(b => b.Length));
     }
 
     [Fact]
     public async Task Replies_carry_the_timing_headers_over_the_wire()
     {
-        using var reply = await Client.PostAsync("rerank",
+        await using var server = await ScriptedServer.StartAsync(new BatchSchedulerOptions(), new Dictionary<string, string?>());
+
+        using var reply = await server.Client.PostAsync("rerank",
             new StringContent("""{"query":"What is the capital of China?","texts":["Beijing.","Gravity.","Paris."]}""", Encoding.UTF8, "application/json"));
 
         Assert.Equal(HttpStatusCode.OK, reply.StatusCode);

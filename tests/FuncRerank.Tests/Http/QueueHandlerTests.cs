@@ -59,17 +59,6 @@ public sealed class QueueHandlerTests : IDisposable
 
     private static JsonNode Reply(MemoryStream response) => JsonNode.Parse(Encoding.UTF8.GetString(response.ToArray()))!;
 
-    private static async Task WaitUntil(Func<bool> condition)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (watch.Elapsed > Patience)
-                throw new TimeoutException("the condition did not come true");
-            await Task.Delay(5);
-        }
-    }
-
     /// <summary>Starts a rerank whose batch the scorer holds until <see cref="ScriptedScorer.Release"/>.</summary>
     private async Task<(Task Handled, HttpContext Context, MemoryStream Response)> Occupy(RerankHandlers handlers)
     {
@@ -89,7 +78,7 @@ public sealed class QueueHandlerTests : IDisposable
         // Nothing waits yet, so this one gets in although it is over the bound on its own.
         var (queuedContext, _) = Request("v1/rerank", Body);
         var queued = handlers.Rerank(queuedContext);
-        await WaitUntil(() => reranker.Queue.Pairs == 2);
+        await Poll.UntilAsync(() => reranker.Queue.Pairs == 2, "the second request waiting in the queue");
 
         var (refusedContext, refusedResponse) = Request("v1/rerank", Body);
         await handlers.Rerank(refusedContext);
@@ -140,7 +129,7 @@ public sealed class QueueHandlerTests : IDisposable
         Assert.Equal(StatusCodes.Status504GatewayTimeout, context.Response.StatusCode);
         Assert.Equal("deadline_exceeded", Reply(response)["error"]!["code"]!.GetValue<string>());
         // Nobody waited for the held batch any more, so it was cancelled.
-        await WaitUntil(() => _scorer.SawCancellation);
+        await Poll.UntilAsync(() => _scorer.SawCancellation, "the held batch's cancellation");
         _scorer.Release();
         var (next, nextResponse) = Request("v1/rerank", Body);
         await Handlers().Rerank(next).WaitAsync(Patience);
@@ -158,7 +147,7 @@ public sealed class QueueHandlerTests : IDisposable
         const string goneBody = """{"query":"q","documents":["gone document one","gone document two","gone document three"]}""";
         var (context, response) = Request("v1/rerank", goneBody, aborted.Token);
         var handled = Handlers().Rerank(context);
-        await WaitUntil(() => reranker.Queue.Pairs == 3);
+        await Poll.UntilAsync(() => reranker.Queue.Pairs == 3, "the request waiting in the queue");
 
         aborted.Cancel();
         await handled.WaitAsync(Patience);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -15,31 +14,14 @@ namespace FuncRerank.Tests.Http;
 /// </summary>
 public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedModelFixture>
 {
-    private static string ClientsDirectory => Path.Combine(RepoFiles.RepoRoot, "tests", "clients");
-
     public static TheoryData<string> ClientBodies => new(ClientRequestShapeTests.Cases.Keys);
 
     [Theory]
     [InlineData("")]
     [InlineData("v1")] // an SDK given a base URL that ends in /v1 calls /v1/v1/rerank and /v1/v2/rerank
-    public void The_cohere_sdk_reranks_v1_and_v2_and_reports_a_wrong_key_as_401(string basePath)
-    {
-        var reply = RunCohereSdk(new Uri(fixture.Server.BaseAddress, basePath).ToString().TrimEnd('/'),
-            """{"query":"What is the capital of China?","documents":["Beijing is the capital of China.","Paris is in France.","Gravity pulls."],"topN":2}""");
-
-        foreach (var version in new[] { "v1", "v2" })
-        {
-            var results = reply[version]!["results"]!.AsArray();
-            Assert.Equal(2, results.Count);
-            var scores = results.Select(r => r!["relevanceScore"]!.GetValue<double>()).ToArray();
-            Assert.True(scores[0] >= scores[1]);
-            Assert.All(scores, s => Assert.InRange(s, 0, 1));
-            Assert.True(reply[version]!["meta"]!["billedUnits"]!["inputTokens"]!.GetValue<int>() > 0);
-        }
-
-        Assert.NotNull(reply["v1"]!["results"]![0]!["document"]!["text"]);
-        Assert.Equal(401, reply["rejected"]!["status"]!.GetValue<int>());
-    }
+    public void The_cohere_sdk_reranks_v1_and_v2_and_reports_a_wrong_key_as_401(string basePath) =>
+        CohereSdk.AssertCapitalReply(CohereSdk.Run(new Uri(fixture.Server.BaseAddress, basePath).ToString().TrimEnd('/'),
+            ServedModelFixture.FirstKey, CohereSdk.CapitalRequest));
 
     [Theory]
     [MemberData(nameof(ClientBodies))]
@@ -58,8 +40,14 @@ public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedM
         var count = Math.Min(expected.TopN is > 0 and var n ? n : expected.Texts.Length, expected.Texts.Length);
         if (expected.Dialect == RerankDialect.Tei)
         {
-            Assert.Equal(expected.Texts.Length, reply.AsArray().Count);
-            Assert.All(reply.AsArray(), r => Assert.NotNull(r!["score"]));
+            // TEI's bare array: every text once, sorted by score (ties by index), each score the one the same pair
+            // gets through /v1/rerank, the text echoed only when asked for.
+            var tei = reply.AsArray().Select(r => (Index: r!["index"]!.GetValue<int>(), Score: r["score"]!.GetValue<double>(), Text: r["text"])).ToArray();
+            Assert.Equal(Enumerable.Range(0, expected.Texts.Length), tei.Select(r => r.Index).Order());
+            Assert.Equal(tei.OrderByDescending(r => r.Score).ThenBy(r => r.Index), tei);
+            var reference = await ScoresThroughV1Rerank(expected);
+            Assert.All(tei, r => Assert.InRange(Math.Abs(r.Score - reference[r.Index]), 0, 1e-5));
+            Assert.All(tei, r => Assert.Equal(expected.ReturnDocuments ? expected.Texts[r.Index] : null, r.Text?.GetValue<string>()));
             return;
         }
 
@@ -71,26 +59,23 @@ public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedM
         Assert.Equal(scores.OrderByDescending(s => s), scores);
     }
 
-    private static JsonNode RunCohereSdk(string baseUrl, string request)
+    /// <summary>The scores of <paramref name="expected"/>'s texts against its query (log-odds if it asks for raw scores), by index, through the standard route.</summary>
+    private async Task<double[]> ScoresThroughV1Rerank(ClientRequestShapeTests.Expected expected)
     {
-        var script = Path.Combine(ClientsDirectory, "cohere-rerank.mjs");
-        if (!Directory.Exists(Path.Combine(ClientsDirectory, "node_modules", "cohere-ai")))
-            throw new InvalidOperationException($"npm packages missing: run `npm ci --prefix {ClientsDirectory}` (tests/run-tests.sh does it)");
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ClientsDirectory };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(request);
-        start.Environment["BASE_URL"] = baseUrl;
-        start.Environment["API_KEY"] = ServedModelFixture.FirstKey;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
+        var body = new JsonObject
         {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the Cohere SDK script did not finish in 2 minutes");
-        }
-
-        Assert.True(process.ExitCode == 0, $"node exited {process.ExitCode}: {error.Result}");
-        return JsonNode.Parse(output.Result)!;
+            ["query"] = expected.Query,
+            ["documents"] = new JsonArray(expected.Texts.Select(t => (JsonNode)JsonValue.Create(t)).ToArray()),
+            ["raw_scores"] = expected.Raw,
+            ["return_documents"] = false,
+        };
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/rerank") { Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", ServedModelFixture.FirstKey);
+        using var response = await fixture.Server.Client.SendAsync(request);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var scores = new double[expected.Texts.Length];
+        foreach (var result in JsonNode.Parse(await response.Content.ReadAsStringAsync())!["results"]!.AsArray())
+            scores[result!["index"]!.GetValue<int>()] = result["relevance_score"]!.GetValue<double>();
+        return scores;
     }
 }

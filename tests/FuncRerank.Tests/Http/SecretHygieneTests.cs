@@ -71,8 +71,11 @@ public sealed class SecretHygieneTests
                 Assert.DoesNotContain(key, body);
         }
 
-        // Give the logger a moment to write the last lines, then look at everything the process wrote.
-        await Task.Delay(500);
+        // The process logs each request when its response is done, through the console logger's queue: wait until
+        // every request sent has its line, then look at everything the process wrote.
+        var logLines = sent.Select(s => $"{s.Request.Method} {new Uri(server.BaseAddress, s.Request.RequestUri!).AbsolutePath} {(int)s.Expected} in ")
+            .GroupBy(line => line).ToDictionary(g => g.Key, g => g.Count());
+        await Poll.UntilAsync(() => logLines.All(l => server.Output.Split(l.Key).Length - 1 >= l.Value), "a request log line for every request");
         var output = server.Output;
         Assert.Contains("dbug:", output); // really at Debug: the assertions below are not vacuous
         Assert.Contains("POST /v1/rerank 200 in", output); // the request log replaces ASP.NET Core's lines, without the query

@@ -27,19 +27,31 @@ public class ServingStateTests
         Assert.Contains("Fix Reranker:ModelPath", server.Output);
     }
 
-    [Fact]
-    public async Task In_azure_without_a_key_nothing_is_served_open()
+    [Theory]
+    [InlineData("CONTAINER_APP_NAME")] // Azure Container Apps
+    [InlineData("WEBSITE_SITE_NAME")] // App Service and Functions
+    public async Task In_azure_without_a_key_nothing_is_served_open_and_health_says_why(string azureVariable)
     {
         using var server = await StandaloneServer.StartAsync(
-            new Dictionary<string, string?> { ["CONTAINER_APP_NAME"] = "funcrerank-test", ["Reranker__ApiKeys"] = null },
+            new Dictionary<string, string?>
+            {
+                ["CONTAINER_APP_NAME"] = null,
+                ["WEBSITE_SITE_NAME"] = null,
+                [azureVariable] = "funcrerank-test",
+                ["Reranker__ApiKeys"] = null,
+            },
             waitUntilReady: false, "--model", RepoFiles.Checkpoint("tiny-f32-tied"), "--cache", RepoFiles.NewTemporaryDirectory());
 
         using var rerank = await server.Client.PostAsync("v1/rerank", new StringContent(Body));
         using var health = await server.Client.GetAsync("health");
+        var reason = JsonNode.Parse(await health.Content.ReadAsStringAsync())!["message"]!.GetValue<string>();
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, rerank.StatusCode);
-        Assert.Contains("Reranker__ApiKeys", await rerank.Content.ReadAsStringAsync());
+        Assert.Equal(reason, JsonNode.Parse(await rerank.Content.ReadAsStringAsync())!["message"]!.GetValue<string>());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.StartsWith("no API key is configured, and a public endpoint in Azure is never served open", reason);
+        Assert.Contains("Reranker__ApiKeys", reason);
+        Assert.NotEmpty(health.Headers.RetryAfter!.ToString());
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class CrossRequestBatchingTests
             var batched = results[i].Logits.Single();
             var alone = session.ComputeLogits([pair.Ids])[0];
             Assert.InRange(Math.Abs(batched - alone), 0, 1e-5);
-            Assert.InRange(Math.Abs(batched - pair.LogitFp32), 0, 1e-5);
+            Assert.InRange(Math.Abs(batched - pair.LogitFp32), 0, 1e-4);
         }
 
         var shared = scorer.Batches.Skip(1).Where(b => b.Length > 1).ToArray();
@@ -48,7 +48,8 @@ public class CrossRequestBatchingTests
     public async Task Requests_of_several_pairs_get_their_scores_in_order_when_their_pairs_are_spread_over_shared_batches()
     {
         var checkpoint = ReferenceCheckpoint.Load("tiny-f32-tied");
-        var scorer = new ScriptedScorer(BuiltModels.Scorer(checkpoint.Name, ModelPrecision.Float32));
+        var session = BuiltModels.Scorer(checkpoint.Name, ModelPrecision.Float32);
+        var scorer = new ScriptedScorer(session);
         // A small budget splits every request over several batches.
         using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions { MaxBatchTokens = 700 });
         var groups = checkpoint.Pairs.GroupBy(p => p.Group).Select(g => g.ToArray()).ToArray();
@@ -65,7 +66,10 @@ public class CrossRequestBatchingTests
         for (var r = 0; r < requests.Length; r++)
         {
             for (var i = 0; i < requests[r].Length; i++)
-                Assert.InRange(Math.Abs(results[r].Logits[i] - requests[r][i].LogitFp32), 0, 1e-5);
+            {
+                Assert.InRange(Math.Abs(results[r].Logits[i] - session.ComputeLogits([requests[r][i].Ids])[0]), 0, 1e-5);
+                Assert.InRange(Math.Abs(results[r].Logits[i] - requests[r][i].LogitFp32), 0, 1e-4);
+            }
         }
 
         Assert.True(scorer.Batches.Count - 1 > 1, "the budget should have split the work");

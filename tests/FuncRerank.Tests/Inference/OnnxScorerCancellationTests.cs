@@ -18,6 +18,6 @@ public class OnnxScorerCancellationTests
 
         Assert.Equal(cancellation.Token, error.CancellationToken);
         Assert.Contains("terminate", error.InnerException!.Message, StringComparison.OrdinalIgnoreCase);
-        Assert.InRange(Math.Abs(scorer.ComputeLogits([checkpoint.Pairs[0].Ids])[0] - checkpoint.Pairs[0].LogitFp32), 0, 1e-5);
+        Assert.InRange(Math.Abs(scorer.ComputeLogits([checkpoint.Pairs[0].Ids])[0] - checkpoint.Pairs[0].LogitFp32), 0, 1e-4);
     }
 }

@@ -18,11 +18,19 @@ public class SessionThreadsTests
         Assert.Equal(expected, OnnxScorer.OnlineCpus(path));
     }
 
+    [Theory]
+    [InlineData(2, 8, 2)] // a quota of 2 CPUs on an 8-CPU host: 2 threads
+    [InlineData(1, 2, 1)]
+    [InlineData(8, 8, 0)] // the whole host: ONNX Runtime's own default
+    [InlineData(4, null, 0)] // no CPU list (not Linux): its own default
+    public void The_pool_is_the_usable_cpus_only_when_fewer_than_the_hosts(int usable, int? online, int expected)
+    {
+        Assert.Equal(expected, OnnxScorer.DefaultIntraOpThreads(usable, online));
+    }
+
     [Fact]
-    public void Without_a_cpu_list_onnx_runtime_keeps_its_own_default()
+    public void Without_a_cpu_list_there_is_no_count()
     {
         Assert.Null(OnnxScorer.OnlineCpus(Path.Combine(RepoFiles.NewTemporaryDirectory(), "missing")));
-        var online = OnnxScorer.OnlineCpus();
-        Assert.Equal(online is { } n && Environment.ProcessorCount < n ? Environment.ProcessorCount : 0, OnnxScorer.DefaultIntraOpThreads());
     }
 }

@@ -14,14 +14,24 @@ internal sealed record ReferenceCheckpoint(string Name, string Directory, Refere
 {
     public static readonly string[] All = ["tiny-f32-tied", "tiny-bf16-sharded-untied", "tiny-bf16-tied-mqa", "tiny-f16-tied"];
 
-    public static ReferenceCheckpoint Load(string name)
+    public static string PairsFile => Path.Combine(RepoFiles.Fixtures, "scoring", "pairs.jsonl");
+
+    public static ReferenceCheckpoint Load(string name) => Load(name, PairsFile);
+
+    /// <summary>Loads the checkpoint's reference for <paramref name="pairsFile"/>, which must be the file it was computed from, byte for byte.</summary>
+    public static ReferenceCheckpoint Load(string name, string pairsFile)
     {
         var directory = RepoFiles.Checkpoint(name);
-        var lines = File.ReadAllLines(Path.Combine(RepoFiles.Fixtures, "scoring", "pairs.jsonl"))
+        using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "reference.json")));
+        var pairsSha256 = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(pairsFile)));
+        if (reference.RootElement.GetProperty("pairs_file_sha256").GetString() != pairsSha256)
+            throw new InvalidOperationException(
+                $"{directory}/reference.json was computed from another pairs.jsonl than {pairsFile} (SHA-256 {pairsSha256}): " +
+                "regenerate the checkpoints (python3 tests/fixtures/models/make_checkpoints.py)");
+        var lines = File.ReadAllLines(pairsFile)
             .Where(l => l.Length > 0)
             .Select(l => JsonDocument.Parse(l).RootElement)
             .ToDictionary(e => e.GetProperty("name").GetString()!);
-        using var reference = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "reference.json")));
         var pairs = reference.RootElement.GetProperty("pairs").EnumerateArray().Select(p =>
         {
             var line = lines[p.GetProperty("name").GetString()!];

@@ -39,6 +39,16 @@ public sealed class StandaloneServer : IDisposable
         }
     }
 
+    /// <summary>CPU time the server process has used so far (all its threads).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public string Output
     {
         get
