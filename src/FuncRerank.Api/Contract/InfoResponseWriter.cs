@@ -7,6 +7,8 @@ namespace FuncRerank.Api.Contract;
 /// <param name="ModelDtype">The graph's precision: <c>float32</c> or <c>float16</c>.</param>
 /// <param name="MaxInputLength">Most tokens in one prompt.</param>
 /// <param name="MaxClientBatchSize">Most documents in one request.</param>
+/// <param name="ExecutionProvider">The ONNX Runtime provider the model runs on.</param>
+/// <param name="Gpu">The GPU, driver and CUDA runtime the replica sees (<see cref="FuncRerank.Inference.GpuReport.Describe"/>).</param>
 public sealed record ServerInfo(
     string ModelId,
     string ServedModelName,
@@ -17,7 +19,9 @@ public sealed record ServerInfo(
     int MaxClientBatchSize,
     bool AutoTruncate,
     int TokenizationWorkers,
-    string Version);
+    string Version,
+    string ExecutionProvider,
+    string? Gpu);
 
 /// <summary>Writes <c>GET /info</c> as TEI does; Dify's TEI provider reads it before it sends a rerank request.</summary>
 public static class InfoResponseWriter
@@ -42,6 +46,8 @@ public static class InfoResponseWriter
         writer.WriteString("version", info.Version);
         writer.WriteNull("sha");
         writer.WriteNull("docker_label");
+        writer.WriteString("execution_provider", info.ExecutionProvider);
+        writer.WriteString("gpu", info.Gpu);
         writer.WriteEndObject();
     }
 

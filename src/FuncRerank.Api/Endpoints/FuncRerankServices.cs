@@ -24,6 +24,7 @@ public static class FuncRerankServices
         });
         services.AddSingleton<RerankHandlers>();
         services.AddRedactedRequestLogging();
+        services.AddFuncRerankTelemetry(configuration);
         return services;
     }
 

@@ -83,7 +83,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             MaxClientBatchSize: _limits.MaxDocuments,
             AutoTruncate: true,
             TokenizationWorkers: 1,
-            Version: Version);
+            Version: Version,
+            ExecutionProvider: reranker.ExecutionProviderName,
+            Gpu: state.Gpu?.Describe());
         return Task.FromResult<Action<Utf8JsonWriter>>(writer => InfoResponseWriter.Write(writer, info));
     });
 
@@ -116,6 +118,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             writer.WriteString("status", "ok");
             writer.WriteString("model", ModelName);
             writer.WriteString("device", reranker.Device.ToString().ToLowerInvariant());
+            writer.WriteString("execution_provider", reranker.ExecutionProviderName);
+            writer.WriteString("execution_provider_reason", reranker.DeviceReason);
+            writer.WriteString("gpu", state.Gpu?.Describe());
             // What waits for the model now (pairs in the running batch are not counted).
             writer.WriteStartObject("queue");
             writer.WriteNumber("requests", queue.Requests);
