@@ -43,6 +43,9 @@ param modelSize string = '0.6B'
 ])
 param gpu string = ''
 
+@description('GPU types the environment already has profiles for (azd keeps this output, RERANK_GPU_PROFILES, between provisions): switching the GPU adds a profile and keeps these.')
+param gpuProfiles string = ''
+
 @description('Replicas kept running when idle: 0 scales to zero (pay per second of use, cold starts), 1 or more keep GPUs warm (billed continuously).')
 @minValue(0)
 @maxValue(10)
@@ -53,12 +56,17 @@ param minReplicas int = 0
 @maxValue(10)
 param maxReplicas int = 1
 
+@description('Concurrent requests per replica above which a replica is added. 28: one forward pass (Reranker:MaxBatchTokens 16,384 tokens) of requests of 585 tokens, the benchmark\'s small mix; more waiting only adds latency. Lower it for requests of many long documents.')
+@minValue(1)
+@maxValue(1000)
+param scaleConcurrentRequests int = 28
+
 @description('Provisioned size of the model share in GiB (Premium Azure Files: at least 100; throughput grows with size).')
 @minValue(100)
 @maxValue(102400)
 param modelShareQuotaGiB int = 100
 
-@description('Registry tier; Premium adds artifact streaming, which shortens cold pulls of the ~4 GB image.')
+@description('Registry tier. Artifact streaming is not turned on at any tier: it is a per-repository setting that ARM (registries@2025-11-01) has no property for.')
 @allowed([
   'Basic'
   'Standard'
@@ -109,10 +117,6 @@ var tags = {
   'azd-env-name': environmentName
 }
 var chosenGpu = gpu == 'A100' || (empty(gpu) && modelSize == '8B') ? 'A100' : 'T4'
-var gpuProfileTypes = {
-  T4: 'Consumption-GPU-NC8as-T4'
-  A100: 'Consumption-GPU-NC24-A100'
-}
 var modelId = 'Qwen/Qwen3-Reranker-${modelSize}'
 var modelDirectory = 'qwen3-reranker-${toLower(modelSize)}-fp16'
 var appName = 'ca-rerank-${resourceToken}'
@@ -188,7 +192,8 @@ module environment 'modules/environment.bicep' = {
     name: 'cae-${resourceToken}'
     location: location
     tags: tags
-    gpuProfileType: gpuProfileTypes[chosenGpu]
+    gpu: chosenGpu
+    keptGpus: empty(gpuProfiles) ? [] : split(gpuProfiles, ',')
     logAnalyticsWorkspaceId: monitoring.outputs.workspaceId
     modelStorageAccountName: modelStorage.outputs.name
     modelShareName: modelStorage.outputs.shareName
@@ -221,6 +226,7 @@ module app 'modules/function-app.bicep' = {
     placeholderImage: !apiExists
     minReplicas: minReplicas
     maxReplicas: maxReplicas
+    scaleConcurrentRequests: scaleConcurrentRequests
     hostStorageAccountName: hostStorage.outputs.name
     appInsightsConnectionString: monitoring.outputs.connectionString
     modelStorageName: environment.outputs.modelStorageName
@@ -240,6 +246,7 @@ output SERVICE_API_NAME string = app.outputs.name
 output SERVICE_API_URI string = app.outputs.uri
 output RERANK_URL string = '${app.outputs.uri}/v1/rerank'
 output RERANK_GPU string = chosenGpu
+output RERANK_GPU_PROFILES string = join(environment.outputs.gpus, ',')
 output RERANK_MODEL_ID string = modelId
 output RERANK_MODEL_DIR string = modelDirectory
 output MODEL_STORAGE_ACCOUNT string = modelStorage.outputs.name

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# azd preprovision hook: checks the model / GPU choice and the tools the postprovision hook needs, before anything
-# is created or billed. RERANK_MODEL_SIZE: 0.6B (default) | 4B | 8B; RERANK_GPU: T4 | A100 | empty (A100 for 8B,
-# T4 otherwise); RERANK_MIN_REPLICAS: 0 (default, scale to zero) or more (warm, billed continuously).
+# azd preprovision hook: checks the model / GPU choice, that the region offers that serverless GPU, and the tools the
+# postprovision hook needs, before anything is created or billed. RERANK_MODEL_SIZE: 0.6B (default) | 4B | 8B;
+# RERANK_GPU: T4 | A100 | empty (A100 for 8B, T4 otherwise); RERANK_MIN_REPLICAS: 0 (default, scale to zero) or more
+# (warm, billed continuously); AZURE_LOCATION: the region azd deploys to.
 set -euo pipefail
 
 say() { printf 'check-choice: %s\n' "$*"; }
@@ -33,6 +34,28 @@ if [ -z "${RERANK_MODEL_SOURCE:-}" ] || [ ! -f "${RERANK_MODEL_SOURCE:-}/reranke
 fi
 command -v az > /dev/null || fail "the Azure CLI (az) is needed to upload the model to the share: install it, then az login"
 az account show --output none 2> /dev/null || fail "the Azure CLI is not logged in: run az login (azd's own login does not cover az)"
+
+# The region must offer the GPU's serverless profile (a later "not supported" from ARM comes after resources exist).
+# The regions to suggest are the ones infra/main.bicep allows, asked one by one only when the chosen one lacks it.
+case "$gpu" in
+  T4) profile=Consumption-GPU-NC8as-T4 ;;
+  A100) profile=Consumption-GPU-NC24-A100 ;;
+esac
+offers() { az containerapp env workload-profile list-supported --location "$1" --query '[].name' --output tsv 2> /dev/null | grep -qxF "$profile"; }
+region=${AZURE_LOCATION:-}
+if [ -z "$region" ]; then
+  say "no region chosen yet (AZURE_LOCATION): the check that it offers $profile is skipped"
+elif ! offers "$region"; then
+  allowed=$(sed -n '/^@allowed(\[/,/^\])/{/^@allowed\|^\])/!p}; /^param location /q' infra/main.bicep | tr -d " '")
+  offering=()
+  for candidate in $allowed; do
+    if [ "$candidate" != "$region" ] && offers "$candidate"; then offering+=("$candidate"); fi
+  done
+  if [ ${#offering[@]} -eq 0 ]; then
+    fail "$region does not offer the serverless $gpu profile ($profile), nor does any region this template allows, as far as az containerapp env workload-profile list-supported tells this subscription"
+  fi
+  fail "$region does not offer the serverless $gpu profile ($profile). Regions that do: ${offering[*]} (azd env set AZURE_LOCATION ${offering[0]}, in a new azd environment if this one has resources already)"
+fi
 
 if [ "$min_replicas" = 0 ]; then
   warm="scales to zero when idle (cold starts of a minute or more)"

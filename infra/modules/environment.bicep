@@ -1,5 +1,6 @@
-// The Container Apps environment: workload profiles (required for serverless GPUs) with one serverless GPU profile,
-// logs to Log Analytics through a diagnostic setting (no workspace key), and the model share registered read-only.
+// The Container Apps environment: workload profiles (required for serverless GPUs) with a serverless GPU profile per
+// GPU type, named by it (gpu-t4, gpu-a100, as Microsoft's Functions GPU guide names them), logs to Log Analytics
+// through a diagnostic setting (no workspace key), and the model share registered read-only.
 
 @description('Name of the environment.')
 param name string
@@ -10,12 +11,15 @@ param location string
 @description('Tags for the environment.')
 param tags object
 
-@description('The serverless GPU profile type: Consumption-GPU-NC8as-T4 or Consumption-GPU-NC24-A100.')
+@description('The GPU the app runs on: T4 or A100.')
 @allowed([
-  'Consumption-GPU-NC8as-T4'
-  'Consumption-GPU-NC24-A100'
+  'T4'
+  'A100'
 ])
-param gpuProfileType string
+param gpu string
+
+@description('GPU types whose profiles an earlier provision added: kept, so that choosing another GPU adds a profile instead of changing one in place.')
+param keptGpus array = []
 
 @description('Resource id of the Log Analytics workspace that receives the environment\'s logs.')
 param logAnalyticsWorkspaceId string
@@ -29,6 +33,12 @@ param modelShareName string
 @description('Name the app mounts the share by.')
 param modelStorageName string = 'models'
 
+var gpuProfileTypes = {
+  T4: 'Consumption-GPU-NC8as-T4'
+  A100: 'Consumption-GPU-NC24-A100'
+}
+var gpus = union(filter(keptGpus, kept => contains(gpuProfileTypes, kept)), [gpu])
+
 resource environment 'Microsoft.App/managedEnvironments@2026-07-01' = {
   name: name
   location: location
@@ -37,16 +47,18 @@ resource environment 'Microsoft.App/managedEnvironments@2026-07-01' = {
     appLogsConfiguration: {
       destination: 'azure-monitor'
     }
-    workloadProfiles: [
-      {
-        name: 'Consumption'
-        workloadProfileType: 'Consumption'
-      }
-      {
-        name: 'gpu'
-        workloadProfileType: gpuProfileType
-      }
-    ]
+    workloadProfiles: concat(
+      [
+        {
+          name: 'Consumption'
+          workloadProfileType: 'Consumption'
+        }
+      ],
+      map(gpus, type => {
+        name: 'gpu-${toLower(type)}'
+        workloadProfileType: gpuProfileTypes[type]
+      })
+    )
     zoneRedundant: false
   }
 }
@@ -88,5 +100,7 @@ resource modelShare 'Microsoft.App/managedEnvironments/storages@2026-07-01' = {
 
 output id string = environment.id
 output name string = environment.name
-output gpuProfileName string = 'gpu'
+output gpuProfileName string = 'gpu-${toLower(gpu)}'
+@description('Every GPU type the environment has a profile for, for the next provision to keep.')
+output gpus array = gpus
 output modelStorageName string = modelShare.name

@@ -47,6 +47,10 @@ param minReplicas int
 @minValue(1)
 param maxReplicas int
 
+@description('Concurrent requests per replica above which Container Apps adds a replica (the HTTP scale rule).')
+@minValue(1)
+param scaleConcurrentRequests int
+
 @description('Name of the AzureWebJobsStorage account (identity-based connection).')
 param hostStorageAccountName string
 
@@ -196,9 +200,23 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
           probes: placeholderImage ? [] : probes
         }
       ]
+      // Functions on Container Apps would derive a rule from the HTTP trigger, tuned for functions that run one request
+      // per instance; a FuncRerank replica batches every waiting request onto its one GPU, so the rule is set here
+      // (README, "Scale-out"), which needs allowScalingRuleOverride.
       scale: {
         minReplicas: minReplicas
         maxReplicas: maxReplicas
+        allowScalingRuleOverride: true
+        rules: [
+          {
+            name: 'concurrent-requests'
+            http: {
+              metadata: {
+                concurrentRequests: string(scaleConcurrentRequests)
+              }
+            }
+          }
+        ]
       }
       volumes: [
         {

@@ -10,7 +10,7 @@ param location string
 @description('Tags for the registry.')
 param tags object
 
-@description('Basic, Standard or Premium (Premium adds artifact streaming for faster cold pulls of the ~4 GB image).')
+@description('Basic, Standard or Premium (more storage and throughput, geo-replication; artifact streaming would be a per-repository setting, not set here).')
 @allowed([
   'Basic'
   'Standard'

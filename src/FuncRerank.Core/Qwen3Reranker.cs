@@ -14,11 +14,14 @@ public sealed record RerankerOptions
     /// <summary>Prompt length limit in tokens (the model card's 8192); the document is cut, the template never is.</summary>
     public int MaxLength { get; init; } = RerankPrompt.DefaultMaxLength;
 
-    /// <summary>Padded tokens per forward pass.</summary>
-    public int MaxBatchTokens { get; init; } = BatchSchedulerOptions.DefaultMaxBatchTokens;
+    /// <summary>Padded tokens per forward pass; null: the execution provider's default (<see cref="BatchBudgets"/>).</summary>
+    public int? MaxBatchTokens { get; init; }
 
-    /// <summary>Rows × longest row² per forward pass: bounds attention's transient memory (see <see cref="BatchSchedulerOptions"/>).</summary>
-    public long MaxAttentionCells { get; init; } = BatchSchedulerOptions.DefaultMaxAttentionCells;
+    /// <summary>
+    /// Rows × longest row² per forward pass: bounds attention's transient memory (see <see cref="BatchSchedulerOptions"/>);
+    /// null: the execution provider's default (<see cref="BatchBudgets"/>).
+    /// </summary>
+    public long? MaxAttentionCells { get; init; }
 
     /// <summary>Prompt tokens that may wait for a forward pass before requests are refused (see <see cref="BatchSchedulerOptions"/>).</summary>
     public long MaxQueuedTokens { get; init; } = BatchSchedulerOptions.DefaultMaxQueuedTokens;
@@ -54,6 +57,7 @@ public sealed class Qwen3Reranker : IDisposable
         Device = device;
         DeviceReason = deviceReason;
         _scorer = scorer;
+        Batching = batching;
         _scheduler = new BatchScheduler(scorer, batching, logger);
     }
 
@@ -64,6 +68,9 @@ public sealed class Qwen3Reranker : IDisposable
     public RerankerManifest Manifest { get; }
 
     public ExecutionDevice Device { get; }
+
+    /// <summary>The budgets batches keep to: the configured ones, else the execution provider's defaults.</summary>
+    public BatchSchedulerOptions Batching { get; }
 
     /// <summary>What waits for a forward pass now, across every caller.</summary>
     public QueueStatus Queue => _scheduler.Queue;
@@ -93,10 +100,10 @@ public sealed class Qwen3Reranker : IDisposable
                                                $"but tokenizer.json gives {tokenizer.YesTokenId}/{tokenizer.NoTokenId}/{tokenizer.PadTokenId}");
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
-            var batching = new BatchSchedulerOptions
-            {
-                MaxBatchTokens = options.MaxBatchTokens, MaxAttentionCells = options.MaxAttentionCells, MaxQueuedTokens = options.MaxQueuedTokens,
-            };
+            var defaults = scorer.DefaultBudgets(ModelPrecisionNames.Parse(manifest.Dtype));
+            var batching = defaults.Apply(options.MaxBatchTokens, options.MaxAttentionCells, options.MaxQueuedTokens);
+            logger.LogInformation("Batches keep to {MaxBatchTokens} padded tokens and {MaxAttentionCells} attention cells (defaults: {Reason})",
+                batching.MaxBatchTokens, batching.MaxAttentionCells, defaults.Reason);
             reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer, batching, logger);
         }
         catch

@@ -9,6 +9,8 @@ namespace FuncRerank.Api.Contract;
 /// <param name="MaxClientBatchSize">Most documents in one request.</param>
 /// <param name="MaxQueuedTokens">Prompt tokens that may wait for the model before a request gets 429.</param>
 /// <param name="MaxRequestBytes">Most bytes in a request body (after decompression).</param>
+/// <param name="ExecutionProvider">The ONNX Runtime provider the model runs on.</param>
+/// <param name="Gpu">The GPU, driver and CUDA runtime the replica sees (<see cref="FuncRerank.Inference.GpuReport.Describe"/>).</param>
 public sealed record ServerInfo(
     string ModelId,
     string ServedModelName,
@@ -20,7 +22,9 @@ public sealed record ServerInfo(
     long MaxRequestBytes,
     bool AutoTruncate,
     int TokenizationWorkers,
-    string Version);
+    string Version,
+    string ExecutionProvider,
+    string? Gpu);
 
 /// <summary>
 /// Writes <c>GET /info</c> as TEI does (Dify's TEI provider reads it before it sends a rerank request), less TEI's
@@ -49,6 +53,8 @@ public static class InfoResponseWriter
         writer.WriteString("version", info.Version);
         writer.WriteNull("sha");
         writer.WriteNull("docker_label");
+        writer.WriteString("execution_provider", info.ExecutionProvider);
+        writer.WriteString("gpu", info.Gpu);
         writer.WriteEndObject();
     }
 

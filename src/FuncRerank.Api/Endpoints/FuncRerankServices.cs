@@ -25,6 +25,7 @@ public static class FuncRerankServices
         });
         services.AddSingleton<RerankHandlers>();
         services.AddRedactedRequestLogging();
+        services.AddFuncRerankTelemetry(configuration);
         // No "Server: Kestrel" on replies (the standalone host's, and the worker's behind the Functions host).
         services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return services;

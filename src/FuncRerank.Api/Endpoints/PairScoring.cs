@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FuncRerank.Api.Contract;
+using FuncRerank.Inference;
 using FuncRerank.Prompting;
 
 namespace FuncRerank.Api.Endpoints;
@@ -22,6 +23,9 @@ internal static class PairScoring
     public static async Task<ScoredPairs> ScoreAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
         ScoringOptions options, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
     {
+        // The request's span; the queue and the forward passes add their children from the batch thread.
+        using var span = RerankTracing.Source.StartActivity("funcrerank.score");
+        span?.SetTag("funcrerank.pairs", pairs.Count);
         var started = Stopwatch.GetTimestamp();
         var promptOptions = new PromptOptions
         {
@@ -31,11 +35,26 @@ internal static class PairScoring
             MaxTokensPerDocument = options.MaxTokensPerDocument,
         };
         int[][] prompts;
+        using (var tokenize = RerankTracing.Source.StartActivity("funcrerank.tokenize"))
+        {
+            prompts = await BuildPromptsAsync(reranker, pairs, promptOptions, documentParam, budget, cancellationToken);
+            tokenize?.SetTag("funcrerank.prompt_tokens", prompts.Sum(p => (long)p.Length));
+        }
+
+        var tokenization = Stopwatch.GetElapsedTime(started);
+        var scored = await reranker.ScoreAsync(prompts, cancellationToken);
+        span?.SetTag("funcrerank.prompt_tokens", scored.Scores.Sum(s => (long)s.PromptTokens));
+        return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);
+    }
+
+    private static async Task<int[][]> BuildPromptsAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
+        PromptOptions promptOptions, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
+    {
         try
         {
             var built = 0;
             var total = 0L;
-            prompts = await reranker.BuildPromptsAsync(pairs, promptOptions, prompt =>
+            return await reranker.BuildPromptsAsync(pairs, promptOptions, prompt =>
             {
                 built++;
                 total += prompt.Length;
@@ -49,9 +68,5 @@ internal static class PairScoring
                 $"{field}: the prompt is {e.PromptTokens} tokens with the template, over the limit of {e.MaxLength}; " +
                 "send truncate: true to cut the document instead"));
         }
-
-        var tokenization = Stopwatch.GetElapsedTime(started);
-        var scored = await reranker.ScoreAsync(prompts, cancellationToken);
-        return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);
     }
 }

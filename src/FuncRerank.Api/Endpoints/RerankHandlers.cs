@@ -77,13 +77,15 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             ServedModelName: ModelName,
             ModelDtype: reranker.Manifest.Dtype == "fp16" ? "float16" : "float32",
             MaxInputLength: reranker.Prompt.MaxLength,
-            MaxBatchTokens: _settings.MaxBatchTokens,
+            MaxBatchTokens: reranker.Batching.MaxBatchTokens,
             MaxClientBatchSize: _limits.MaxDocuments,
             MaxQueuedTokens: _settings.MaxQueuedTokens,
             MaxRequestBytes: _settings.MaxRequestBytes,
             AutoTruncate: true,
             TokenizationWorkers: 1,
-            Version: Version);
+            Version: Version,
+            ExecutionProvider: reranker.ExecutionProviderName,
+            Gpu: state.Gpu?.Describe());
         return Task.FromResult<Action<Utf8JsonWriter>>(writer => InfoResponseWriter.Write(writer, info));
     });
 
@@ -115,6 +117,9 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             writer.WriteString("status", "ok");
             writer.WriteString("model", ModelName);
             writer.WriteString("device", reranker.Device.ToString().ToLowerInvariant());
+            writer.WriteString("execution_provider", reranker.ExecutionProviderName);
+            writer.WriteString("execution_provider_reason", reranker.DeviceReason);
+            writer.WriteString("gpu", state.Gpu?.Describe());
             // What waits for the model now (pairs in the running batch are not counted).
             writer.WriteStartObject("queue");
             writer.WriteNumber("requests", queue.Requests);

@@ -20,7 +20,8 @@ internal static class LoadFailureAdvice
                "checkpoint must be downloaded again. Then restart.";
     }
 
-    private static bool IsCuda(string device)
+    /// <summary>Whether Reranker:Device asks for CUDA (a device name that does not parse does not).</summary>
+    public static bool IsCuda(string device)
     {
         try
         {

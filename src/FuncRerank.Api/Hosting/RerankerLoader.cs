@@ -56,6 +56,9 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
                 CacheRoot = settings.CacheDirectory,
                 Scorer = new ScorerOptions { Device = ExecutionDeviceNames.Parse(settings.Device), RequireCuda = settings.RequireCuda },
             };
+            // Which GPU, driver and CUDA runtime this replica got, before anything can fail: the first deploy's answer.
+            state.Gpu = GpuReport.Read();
+            logger.LogInformation("GPU: {Gpu}", state.Gpu.Describe());
             var progress = new Progress<BuildProgress>(p => Report("building the ONNX model", p.BytesDone, p.BytesTotal));
             var started = System.Diagnostics.Stopwatch.StartNew();
             var reranker = Qwen3Reranker.Load(directory, rerankerOptions, logger, progress);
@@ -71,8 +74,11 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
             // Whatever went wrong, the process stays up and says why in /health and in every 503.
             var expected = e is ModelFormatException or TokenizerLoadException or HubDownloadException or IOException
                 or UnauthorizedAccessException or ArgumentException or InvalidOperationException;
-            state.SetFailed(e.Message);
             var reason = e.Message.TrimEnd();
+            // A failure under Reranker:Device=cuda reads with the GPU, driver and CUDA versions this replica met.
+            if (state.Gpu is { } gpu && LoadFailureAdvice.IsCuda(settings.Device))
+                reason = $"{reason} (GPU: {gpu.Describe()})";
+            state.SetFailed(reason);
             logger.LogError(expected ? null : e, "The model could not be loaded: {Reason} {Fix}",
                 reason.EndsWith('.') ? reason : reason + ".", LoadFailureAdvice.For(e, settings));
         }

@@ -26,11 +26,14 @@ public sealed class RerankerSettings
 
     public int MaxLength { get; set; } = Prompting.RerankPrompt.DefaultMaxLength;
 
-    /// <summary>Padded tokens per forward pass; pairs of every request waiting are cut into batches of this size.</summary>
-    public int MaxBatchTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxBatchTokens;
+    /// <summary>
+    /// Padded tokens per forward pass; pairs of every request waiting are cut into batches of this size. Unset: the
+    /// execution provider's default (Inference.BatchBudgets: 16,384 on the CPU, from the GPU's memory on CUDA).
+    /// </summary>
+    public int? MaxBatchTokens { get; set; }
 
-    /// <summary>Rows × longest row² per forward pass, which bounds attention's transient memory; a longer prompt runs alone.</summary>
-    public long MaxAttentionCells { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxAttentionCells;
+    /// <summary>Rows × longest row² per forward pass, which bounds attention's transient memory; a longer prompt runs alone. Unset: per provider, as above.</summary>
+    public long? MaxAttentionCells { get; set; }
 
     /// <summary>Prompt tokens that may wait for the model; a request that would go over gets 429 with Retry-After.</summary>
     public long MaxQueuedTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxQueuedTokens;

@@ -23,6 +23,9 @@ public sealed class RerankerState
     /// <summary>The reranker once <see cref="Status"/> is Ready; null before.</summary>
     public Qwen3Reranker? Reranker => _current.Reranker;
 
+    /// <summary>The GPU the process sees (read at model load), for /health and /info; null before.</summary>
+    public FuncRerank.Inference.GpuReport? Gpu { get; set; }
+
     public void ReportProgress(string detail)
     {
         if (_current.Status == RerankerStatus.Loading)

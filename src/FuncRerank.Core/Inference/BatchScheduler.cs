@@ -289,6 +289,7 @@ public sealed class BatchScheduler : IDisposable
         float[]? logits = null;
         Exception? failure = null;
         var started = Stopwatch.GetTimestamp();
+        var startedUtc = DateTime.UtcNow;
         try
         {
             logits = _scorer.ComputeLogits(rows, batch.Cancellation.Token);
@@ -307,6 +308,7 @@ public sealed class BatchScheduler : IDisposable
         var ended = Stopwatch.GetTimestamp();
         var duration = Stopwatch.GetElapsedTime(started, ended);
         Measure(() => _metrics.Batch(rows.Length, batch.Submissions.Length, batch.RealTokens, batch.PaddedTokens, duration, failure is not null));
+        Measure(() => Trace(batch, startedUtc, startedUtc + duration, failure is not null));
         if (failure is not null)
             _logger.LogError(failure, "A batch of {Rows} pairs ({PaddedTokens} padded tokens) from {Requests} requests failed; those requests get a 500",
                 rows.Length, batch.PaddedTokens, batch.Submissions.Length);
@@ -354,6 +356,33 @@ public sealed class BatchScheduler : IDisposable
                 submission.Complete(result);
                 Measure(() => _metrics.Completed(result));
             }
+        }
+    }
+
+    /// <summary>
+    /// Each request of the batch gets this forward pass as a child span, and, the first time one of its pairs runs, its
+    /// wait in the queue. Only the batch thread reads or sets <see cref="Submission.QueueTraced"/>.
+    /// </summary>
+    private static void Trace(Batch batch, DateTime startedUtc, DateTime endedUtc, bool failed)
+    {
+        foreach (var submission in batch.Submissions)
+        {
+            if (!submission.QueueTraced)
+            {
+                submission.QueueTraced = true;
+                RerankTracing.Record("funcrerank.queue", submission.TraceParent, submission.SubmittedUtc, startedUtc,
+                    [new("funcrerank.pairs", submission.Rows.Count), new("funcrerank.prompt_tokens", submission.Tokens)]);
+            }
+
+            RerankTracing.Record("funcrerank.inference", submission.TraceParent, startedUtc, endedUtc,
+            [
+                new("funcrerank.batch.size", batch.Members.Count),
+                new("funcrerank.batch.requests", batch.Submissions.Length),
+                new("funcrerank.batch.real_tokens", batch.RealTokens),
+                new("funcrerank.batch.padded_tokens", batch.PaddedTokens),
+                new("funcrerank.batch.request_pairs", batch.Members.Count(m => m.Submission == submission)),
+                new("funcrerank.batch.failed", failed),
+            ]);
         }
     }
 
@@ -416,6 +445,8 @@ public sealed class BatchScheduler : IDisposable
             _unscored = rows.Count;
             Tokens = rows.Sum(r => (long)r.Length);
             SubmittedAt = Stopwatch.GetTimestamp();
+            SubmittedUtc = DateTime.UtcNow;
+            TraceParent = Activity.Current?.Context ?? default;
         }
 
         public IReadOnlyList<int[]> Rows { get; }
@@ -431,6 +462,13 @@ public sealed class BatchScheduler : IDisposable
         public long Sequence { get; private set; }
 
         public long SubmittedAt { get; }
+
+        public DateTime SubmittedUtc { get; }
+
+        /// <summary>The span of the request that submitted this (none when nothing traces), for the queue and inference spans.</summary>
+        public ActivityContext TraceParent { get; }
+
+        public bool QueueTraced { get; set; }
 
         /// <summary>Pairs and tokens waiting for a batch; zero until queued.</summary>
         public int QueuedPairs { get; private set; }

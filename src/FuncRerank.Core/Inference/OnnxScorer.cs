@@ -26,7 +26,15 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         DeviceReason = deviceReason;
         _padTokenId = manifest.PadTokenId;
         TakesSharedPrefix = session.InputMetadata.ContainsKey("prefix_ids");
+        AttentionByLengths = session.ModelMetadata.CustomMetadataMap.TryGetValue("graph_options", out var graphOptions)
+                             && graphOptions.Contains(Qwen3GraphOptions.AttentionByLengthsDescription, StringComparison.Ordinal);
     }
+
+    /// <summary>The graph's attention keeps no S × S square (GroupQueryAttention by lengths), so only the token budget bounds its memory.</summary>
+    public bool AttentionByLengths { get; }
+
+    /// <summary>On CUDA: the GPU's memory once the session holds its weights (what batches may use); null on the CPU.</summary>
+    public GpuMemory? GpuMemoryAtLoad { get; private init; }
 
     /// <summary>The graph takes the batch's shared prefix as an input of its own (builder v3 and later), computed once per batch.</summary>
     public bool TakesSharedPrefix { get; }
@@ -52,8 +60,12 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
         {
             try
             {
-                return new OnnxScorer(CreateSession(graphPath, options, useCuda: true), manifest, ExecutionDevice.Cuda,
+                var session = CreateSession(graphPath, options, useCuda: true);
+                return new OnnxScorer(session, manifest, ExecutionDevice.Cuda,
                         $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}")
+                    {
+                        GpuMemoryAtLoad = CudaMemory.Read(options.CudaDeviceId),
+                    }
                     .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
             }
             catch (OnnxRuntimeException e) when (!options.RequireCuda)
@@ -211,6 +223,12 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
             return null;
         }
     }
+
+    /// <summary>The batch budgets for this session when the configuration sets none (see <see cref="BatchBudgets"/>).</summary>
+    public BatchBudgets DefaultBudgets(ModelPrecision precision) =>
+        Device == ExecutionDevice.Cuda && GpuMemoryAtLoad is { } memory
+            ? BatchBudgets.ForCuda(Manifest.Architecture, precision, AttentionByLengths, memory)
+            : BatchBudgets.Cpu;
 
     /// <summary>A CPU scorer whose session settings are the service's plus <paramref name="tune"/>: the benchmark's levers.</summary>
     internal static OnnxScorer OpenTuned(string builtDirectory, ScorerOptions options, Action<SessionOptions>? tune)

@@ -35,6 +35,11 @@ public static class Qwen3OnnxBuilder
             throw new ArgumentException($"weight bits {graphOptions.WeightBits}: use 0 (none), 4 or 8", nameof(graphOptions));
         if (graphOptions.WeightBits != 0 && precision != ModelPrecision.Float32)
             throw new ArgumentException("block-quantized weights are for fp32 graphs", nameof(graphOptions));
+        if (graphOptions.HalfPrecisionAttention == AttentionKernel.GroupQueryAttention)
+            throw new ArgumentException("fp16 attention cannot take the mask as a bias: ONNX Runtime's CUDA GroupQueryAttention refuses attention_bias; " +
+                                        "use GroupQueryAttentionByLengths", nameof(graphOptions));
+        if (graphOptions.AttentionFor(precision) == AttentionKernel.GroupQueryAttentionByLengths && !graphOptions.PackedTokens)
+            throw new ArgumentException("attention by row lengths needs packed tokens", nameof(graphOptions));
         var config = Qwen3Config.Load(Path.Combine(checkpointDirectory, "config.json"));
         var checkpoint = SafetensorsCheckpoint.Open(checkpointDirectory);
         if (yesTokenId >= config.VocabSize || noTokenId >= config.VocabSize)
@@ -102,7 +107,7 @@ public static class Qwen3OnnxBuilder
         private readonly long _headDim = config.HeadDim;
         private readonly long _heads = config.NumAttentionHeads;
         private readonly long _kvHeads = config.NumKeyValueHeads;
-        private readonly bool _fusedAttention = options.UsesFusedAttention(precision);
+        private readonly AttentionKernel _attention = options.AttentionFor(precision);
         private readonly bool _sharedPrefix = options.SharedPrefix;
 
         public void Write(int yesTokenId, int noTokenId)
@@ -264,8 +269,7 @@ public static class Qwen3OnnxBuilder
         /// </summary>
         private Rotary RotaryInputs()
         {
-            var cumulative = g.Op("CumSum", [_tokens.Mask, g.Int64Scalar(1)]);
-            var positions = g.Op("Mul", [g.Op("Sub", [cumulative, g.Int64Scalar(1)]), _tokens.Mask]);
+            var positions = _positions = g.Op("Mul", [g.Op("Sub", [g.Op("CumSum", [_tokens.Mask, g.Int64Scalar(1)]), g.Int64Scalar(1)]), _tokens.Mask]);
             if (_tokens.Packed)
                 positions = g.Op("Gather", [g.Op("Reshape", [positions, g.Int64s(-1)]), _tokens.Indices!]);
             var half = (int)_headDim / 2;
@@ -291,10 +295,42 @@ public static class Qwen3OnnxBuilder
             return new Rotary(ToCompute(g.Op("Cos", [angles])), ToCompute(g.Op("Sin", [angles])), null);
         }
 
-        /// <param name="Bias">Additive float32 bias [batch, 1, 1, sequence, sequence] (unfused attention's layout).</param>
+        /// <summary>Position ids [batch, sequence] of the rows as the model sees them: (cumsum(mask) − 1) · mask, pads 0.</summary>
+        private string _positions = null!;
+
+        /// <summary>Right-aligned rows for attention by lengths, built once at the first layer that needs them.</summary>
+        private RightAligned? _rightAligned;
+
+        /// <param name="Bias">Additive float32 bias [batch, 1, 1, sequence, sequence] (unfused attention's layout); null with attention by lengths.</param>
         /// <param name="FusedBias">The same bias as [batch, 1, sequence, sequence], for GroupQueryAttention.</param>
         /// <param name="LastRowBias">The last query row of the bias, [batch, 1, 1, 1, sequence].</param>
-        private sealed record Masks(string Bias, string? FusedBias, string LastRowBias, string SequenceLengthsMinusOne, string TotalLength);
+        /// <param name="SequenceLengthsMinusOne">GroupQueryAttention's seqlens_k, int32 [batch].</param>
+        /// <param name="TotalLength">GroupQueryAttention's total_sequence_length: the batch's width, int32.</param>
+        private sealed record Masks(string? Bias, string? FusedBias, string LastRowBias, string SequenceLengthsMinusOne, string TotalLength);
+
+        /// <param name="Unpack">For each (row, column) of the right-aligned layout, the packed index of that token, [batch, sequence];
+        /// the padding after a row's last token points at some real token.</param>
+        /// <param name="Indices">The flat index (row·sequence + column) in the right-aligned layout of each token of the packed stream, [tokens].</param>
+        private sealed record RightAligned(string Unpack, string Indices);
+
+        /// <summary>
+        /// The packed stream as right-aligned rows: each row's tokens (its copy of a shared prefix first) from column 0 on, its
+        /// padding after them. A real token's column there is its position id; the padding takes the columns after the row's
+        /// length, in order, so each row's columns are a permutation and one ScatterElements writes every cell.
+        /// </summary>
+        private RightAligned RightAlignment()
+        {
+            var lengths = g.Op("ReduceSum", [_tokens.Mask, g.Int64s(1)], ("keepdims", 1L));
+            var padOrdinal = g.Op("Sub", [g.Op("CumSum", [g.Op("Sub", [g.Int64Scalar(1), _tokens.Mask]), g.Int64Scalar(1)]), g.Int64Scalar(1)]);
+            var isToken = g.Op("Cast", [_tokens.Mask], ("to", DataType.Bool));
+            var column = g.Op("Where", [isToken, _positions, g.Op("Add", [lengths, padOrdinal])]);
+            var unpack = g.Op("ScatterElements", [_tokens.Unpack!, column, _tokens.Unpack!], ("axis", 1L));
+            // Packed token at left-padded flat index row·sequence + c moves to row·sequence + its position.
+            var width = g.Op("Squeeze", [g.Op("Shape", [_tokens.Rows], ("start", 1L), ("end", 2L)), g.Int64s(0)]);
+            var rowStarts = g.Op("Mul", [g.Op("Div", [_tokens.Indices!, width]), width]);
+            var positions = g.Op("Gather", [g.Op("Reshape", [_positions, g.Int64s(-1)]), _tokens.Indices!]);
+            return new RightAligned(unpack, g.Op("Add", [rowStarts, positions]));
+        }
 
         /// <summary>
         /// 0 where a query may attend (causal and the key is a real token), float.MinValue elsewhere, as transformers' eager
@@ -304,6 +340,16 @@ public static class Qwen3OnnxBuilder
         {
             var shape = g.Op("Shape", [_tokens.Rows]);
             var length = g.Op("Squeeze", [g.Op("Slice", [shape, g.Int64s(1), g.Int64s(2)]), g.Int64s(0)]);
+            if (_attention == AttentionKernel.GroupQueryAttentionByLengths)
+            {
+                // No [S, S] bias at all: only the last layer's last query (unfused, left-padded) needs a mask, and the last
+                // token of a row sees every real token of it.
+                var lastKeys = g.Op("Cast", [g.Op("Unsqueeze", [_tokens.Mask, g.Int64s(1, 2, 3)])], ("to", DataType.Bool));
+                var lastRowBias = g.Op("Where", [lastKeys, g.FloatScalar(0f), g.FloatScalar(float.MinValue)]);
+                var rowLengths = g.Op("Cast", [g.Op("ReduceSum", [_tokens.Mask, g.Int64s(1)], ("keepdims", 0L))], ("to", DataType.Int32));
+                return new Masks(null, null, lastRowBias, g.Op("Sub", [rowLengths, g.Int32Scalar(1)]), g.Op("Cast", [length], ("to", DataType.Int32)));
+            }
+
             var range = g.Op("Range", [g.Int64Scalar(0), length, g.Int64Scalar(1)]);
             var queryIndex = g.Op("Unsqueeze", [range, g.Int64s(1)]);
             var keyIndex = g.Op("Unsqueeze", [range, g.Int64s(0)]);
@@ -313,7 +359,7 @@ public static class Qwen3OnnxBuilder
             var allowed = g.Op("Or", [g.Op("And", [causal, keyIsToken]), diagonal]);
             var bias = g.Op("Where", [allowed, g.FloatScalar(0f), g.FloatScalar(float.MinValue)]);
             var lastRow = g.Op("Slice", [bias, g.Int64s(-1), g.Int64s(long.MaxValue), g.Int64s(3)]);
-            if (!_fusedAttention)
+            if (_attention == AttentionKernel.Unfused)
                 return new Masks(bias, null, lastRow, "", "");
 
             // GroupQueryAttention: every row is `sequence` long (left padding is masked by the bias), so seqlens_k =
@@ -380,11 +426,25 @@ public static class Qwen3OnnxBuilder
         private string Attention(string x, string prefix, Rotary rotary, Masks masks)
         {
             var (q, k, v) = Projections(x, x, prefix, rotary, rotary, StreamRank, StreamRank);
+            if (_attention == AttentionKernel.GroupQueryAttentionByLengths)
+            {
+                // The form ONNX Runtime's CUDA kernel takes (flash or memory-efficient attention, no [S, S] scores): rows
+                // right-aligned, each row's length in seqlens_k, no bias. A row's queries see keys up to themselves only, so
+                // its padding, which comes after its last token, is never attended to.
+                var aligned = _rightAligned ??= RightAlignment();
+                var byLengths = g.DomainOp(OnnxGraph.MicrosoftDomain, "GroupQueryAttention",
+                    [g.Op("Gather", [q, aligned.Unpack]), g.Op("Gather", [k, aligned.Unpack]), g.Op("Gather", [v, aligned.Unpack]), "", "",
+                        masks.SequenceLengthsMinusOne, masks.TotalLength],
+                    [true, true, true], ("num_heads", _heads), ("kv_num_heads", _kvHeads))[0];
+                var width = _heads * _headDim;
+                return Linear(g.Op("Gather", [g.Op("Reshape", [byLengths, g.Int64s(-1, width)]), aligned.Indices]), prefix + "o_proj.weight", _hidden, width);
+            }
+
             q = ToPadded(q);
             k = ToPadded(k);
             v = ToPadded(v);
             string context;
-            if (_fusedAttention)
+            if (_attention == AttentionKernel.GroupQueryAttention)
             {
                 // com.microsoft.GroupQueryAttention (CPU, float32): softmax(q·kᵀ/√d + bias) over the causal part, then ·v;
                 // query head h reads kv head h / (heads / kv_heads), as transformers' repeat_kv. No past: a prompt pass.
@@ -394,7 +454,7 @@ public static class Qwen3OnnxBuilder
             }
             else
             {
-                context = UnfusedAttention(q, k, v, masks.Bias);
+                context = UnfusedAttention(q, k, v, masks.Bias!);
             }
 
             context = FromPadded(context, _heads * _headDim);
@@ -554,8 +614,21 @@ internal enum AttentionKernel
     /// <summary>MatMul, Softmax and MatMul as transformers' eager code, materialising [batch, heads, seq, seq] scores.</summary>
     Unfused,
 
-    /// <summary>ONNX Runtime's <c>com.microsoft.GroupQueryAttention</c> (float32 graphs; fp16 graphs stay unfused).</summary>
+    /// <summary>
+    /// ONNX Runtime's <c>com.microsoft.GroupQueryAttention</c> over left-padded rows, the mask as its attention bias (its CPU
+    /// kernel still computes the whole S × S square per head). float32 graphs only: the CUDA kernel refuses a bias.
+    /// </summary>
     GroupQueryAttention,
+
+    /// <summary>
+    /// <c>com.microsoft.GroupQueryAttention</c> as its CUDA kernel runs it with flash or memory-efficient attention (no S × S
+    /// scores in memory): rows right-aligned, each row's length in <c>seqlens_k</c>, no bias; needs packed tokens. The
+    /// CUDA kernel is fp16/bf16 only ("supports right padding but not left padding"), head_size a multiple of 8; flash
+    /// needs sm80+ and head_size ≤ 256, else memory-efficient attention runs (sm50+). ONNX Runtime has no causal op for
+    /// packed variable-length rows (PackedMultiHeadAttention is BERT-style, non-causal, without kv heads), so the dense
+    /// layers stay packed and only attention sees the rows right-aligned.
+    /// </summary>
+    GroupQueryAttentionByLengths,
 }
 
 /// <summary>
@@ -578,7 +651,15 @@ internal sealed record Qwen3GraphOptions
         SharedPrefix = false,
     };
 
+    /// <summary>Attention in float32 graphs.</summary>
     public AttentionKernel Attention { get; init; } = AttentionKernel.GroupQueryAttention;
+
+    /// <summary>
+    /// Attention in fp16 graphs: transformers' eager attention with its float32 softmax (exact, but [batch, heads, S, S]
+    /// float32 scores per layer), or <see cref="AttentionKernel.GroupQueryAttentionByLengths"/>, ONNX Runtime's fused
+    /// kernel. Unfused until bench/gpu has measured the fused one on a GPU (README, GPU check).
+    /// </summary>
+    public AttentionKernel HalfPrecisionAttention { get; init; } = AttentionKernel.Unfused;
 
     /// <summary>In the last layer, queries, o_proj and the MLP at the last position only (keys and values everywhere).</summary>
     public bool LastLayerLastPositionOnly { get; init; } = true;
@@ -615,11 +696,18 @@ internal sealed record Qwen3GraphOptions
 
     public const int QuantizationBlockSize = 32;
 
-    public bool UsesFusedAttention(ModelPrecision precision) =>
-        Attention == AttentionKernel.GroupQueryAttention && precision == ModelPrecision.Float32;
+    /// <summary>How <see cref="Describe"/> names attention by lengths (the scorer reads it from the graph's metadata).</summary>
+    public const string AttentionByLengthsDescription = "GroupQueryAttention by lengths";
+
+    public AttentionKernel AttentionFor(ModelPrecision precision) => precision == ModelPrecision.Float32 ? Attention : HalfPrecisionAttention;
 
     public string Describe(ModelPrecision precision) =>
-        $"attention={(UsesFusedAttention(precision) ? "GroupQueryAttention" : "unfused")};" +
+        $"attention={AttentionFor(precision) switch
+        {
+            AttentionKernel.GroupQueryAttention => "GroupQueryAttention",
+            AttentionKernel.GroupQueryAttentionByLengths => AttentionByLengthsDescription,
+            _ => "unfused",
+        }};" +
         $"last_layer_last_position_only={LastLayerLastPositionOnly};packed_tokens={PackedTokens};shared_prefix={SharedPrefix};" +
         $"fused_norms={FusedNorms};rotary_contrib={RotaryContrib};weight_bits={WeightBits}";
 }

@@ -13,7 +13,9 @@ public sealed class ServerInfoWriterTests
     public void InfoIsTeiShapedWithAReranker()
     {
         var info = new ServerInfo("Qwen/Qwen3-Reranker-0.6B", "Qwen3-Reranker-0.6B", "float32", MaxInputLength: 8192,
-            MaxBatchTokens: 16384, MaxClientBatchSize: 1000, MaxQueuedTokens: 8388608, MaxRequestBytes: 33554432, AutoTruncate: true, TokenizationWorkers: 4, Version: "0.1.0");
+            MaxBatchTokens: 16384, MaxClientBatchSize: 1000, MaxQueuedTokens: 8388608, MaxRequestBytes: 33554432, AutoTruncate: true,
+            TokenizationWorkers: 4, Version: "0.1.0",
+            ExecutionProvider: "CUDAExecutionProvider", Gpu: "Tesla T4, 15,360 MiB; driver 580.65.06 (CUDA 13.0); CUDA runtime 13.0");
         var body = Written(writer => InfoResponseWriter.Write(writer, info));
 
         Assert.Equal("Qwen/Qwen3-Reranker-0.6B", body.GetProperty("model_id").GetString());
@@ -33,6 +35,8 @@ public sealed class ServerInfoWriterTests
         Assert.True(body.GetProperty("auto_truncate").GetBoolean());
         Assert.Equal(4, body.GetProperty("tokenization_workers").GetInt32());
         Assert.Equal("0.1.0", body.GetProperty("version").GetString());
+        Assert.Equal("CUDAExecutionProvider", body.GetProperty("execution_provider").GetString());
+        Assert.Equal(info.Gpu, body.GetProperty("gpu").GetString());
     }
 
     [Fact]

@@ -124,7 +124,9 @@ public sealed class FaultInjectionTests
             return;
         }
 
-        await AssertServedAsFailed(server, "CUDA was required", "Reranker__Device=cpu");
+        var reason = await AssertServedAsFailed(server, "CUDA was required", "Reranker__Device=cpu");
+        // With what this replica met: no GPU, no driver, no CUDA runtime here.
+        Assert.Contains($"(GPU: {FuncRerank.Inference.GpuReport.Read().Describe()})", reason);
     }
 
     private static async Task<JsonNode> WaitForReady(StandaloneServer server)

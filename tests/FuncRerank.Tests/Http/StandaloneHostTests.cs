@@ -150,6 +150,11 @@ public class StandaloneHostTests(ServedModelFixture fixture) : IClassFixture<Ser
 
         Assert.Equal(HttpStatusCode.OK, health);
         Assert.Equal("ok", healthBody!["status"]!.GetValue<string>());
+        // Which provider and GPU this replica got: on this machine the CPU, and no NVIDIA driver, said as such.
+        Assert.Equal("CPUExecutionProvider", healthBody["execution_provider"]!.GetValue<string>());
+        Assert.Equal("the device asked for is cpu", healthBody["execution_provider_reason"]!.GetValue<string>());
+        Assert.Contains("libnvidia-ml.so.1 does not load", healthBody["gpu"]!.GetValue<string>());
+        Assert.Contains($"GPU: {healthBody["gpu"]!.GetValue<string>()}", fixture.Server.Output);
         Assert.Equal(HttpStatusCode.OK, openapi);
         var paths = document!["paths"]!.AsObject().Select(p => p.Key.TrimStart('/')).ToHashSet();
         // Aliases of a documented path are named in its summary; every handler has a documented path.
@@ -167,6 +172,8 @@ public class StandaloneHostTests(ServedModelFixture fixture) : IClassFixture<Ser
 
         Assert.NotNull(info["model_type"]!["reranker"]);
         Assert.Equal(8192, info["max_input_length"]!.GetValue<int>());
+        Assert.Equal("CPUExecutionProvider", info["execution_provider"]!.GetValue<string>());
+        Assert.StartsWith("no GPU visible; no NVIDIA driver", info["gpu"]!.GetValue<string>());
         Assert.Equal("qwen3-reranker-test", models["data"]![0]!["id"]!.GetValue<string>());
         Assert.Equal("rerank", model["model_type"]!.GetValue<string>());
     }

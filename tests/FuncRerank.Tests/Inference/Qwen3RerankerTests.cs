@@ -19,6 +19,9 @@ public class Qwen3RerankerTests
         // A budget of one short prompt forces one pair per run; the default packs them all into one batch.
         using var onePerBatch = Load(checkpoint.Name, new RerankerOptions { MaxBatchTokens = 80 });
         using var packed = Load(checkpoint.Name);
+        Assert.Equal(80, onePerBatch.Batching.MaxBatchTokens); // configured
+        Assert.Equal(BatchBudgets.Cpu.MaxBatchTokens, packed.Batching.MaxBatchTokens); // unset: the CPU's default
+        Assert.Equal(BatchBudgets.Cpu.MaxAttentionCells, packed.Batching.MaxAttentionCells);
 
         foreach (var group in checkpoint.Pairs.GroupBy(p => p.Group))
         {

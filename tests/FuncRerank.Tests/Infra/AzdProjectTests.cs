@@ -58,6 +58,19 @@ public class AzdProjectTests
     }
 
     [Fact]
+    public void Azd_up_provisions_again_after_the_deploy_as_a_workflow_step_and_the_ready_check_follows_it()
+    {
+        // The real image's probes come from a provision after the first deploy: a workflow step, never azd run from a hook.
+        Assert.Matches(@"\nworkflows:\n  up:\n    steps:\n      - azd: provision\n      - azd: deploy --all\n      - azd: provision\n", AzureYaml);
+        Assert.Equal(2, Regex.Matches(AzureYaml, @"run: bash infra/hooks/upload-model\.sh && bash infra/hooks/after-deploy\.sh postprovision\n").Count);
+        foreach (var hook in Directory.GetFiles(Path.Combine(BicepCli.InfraDirectory, "hooks"), "*.sh"))
+        {
+            var code = File.ReadAllLines(hook).Where(l => !l.TrimStart().StartsWith('#'));
+            Assert.DoesNotContain(code, l => Regex.IsMatch(l, @"^\s*azd\s+(provision|deploy|up)\b"));
+        }
+    }
+
+    [Fact]
     public void Every_azd_value_the_hooks_read_is_an_output_a_built_in_or_a_documented_setting()
     {
         var outputs = Outputs();

@@ -1,5 +1,8 @@
 using FuncRerank.Model;
 using FuncRerank.Tests.TestSupport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.Infra;
@@ -79,10 +82,10 @@ public class DeployHookTests
             return environment;
         }
 
-        public ToolProcess.Result Run(string hook, Dictionary<string, string?>? extra = null)
+        public ToolProcess.Result Run(string hook, Dictionary<string, string?>? extra = null, params string[] arguments)
         {
             File.Delete(Log);
-            var result = ToolProcess.Run("bash", [Path.Combine(RepoFiles.RepoRoot, "infra", "hooks", hook)], RepoFiles.RepoRoot, Environment(extra),
+            var result = ToolProcess.Run("bash", [Path.Combine(RepoFiles.RepoRoot, "infra", "hooks", hook), .. arguments], RepoFiles.RepoRoot, Environment(extra),
                 TimeSpan.FromMinutes(3));
             Assert.DoesNotContain(Key, result.Output);
             return result;
@@ -255,39 +258,162 @@ public class DeployHookTests
     {
         using var azure = new Azure();
 
-        var run = azure.Run("check-choice.sh", new() { ["RERANK_MODEL_SIZE"] = size, ["RERANK_GPU"] = gpu, ["RERANK_MIN_REPLICAS"] = null });
+        var run = azure.Run("check-choice.sh", new()
+        {
+            ["RERANK_MODEL_SIZE"] = size, ["RERANK_GPU"] = gpu, ["RERANK_MIN_REPLICAS"] = null,
+            ["AZURE_LOCATION"] = "swedencentral", ["FAKE_AZ_GPU_REGIONS"] = $"swedencentral={T4Profile},{A100Profile}",
+        });
 
         Assert.True(run.ExitCode == exitCode, run.Output);
         Assert.Contains(message, run.Output);
     }
 
+    private const string T4Profile = "Consumption-GPU-NC8as-T4";
+    private const string A100Profile = "Consumption-GPU-NC24-A100";
+
     [Fact]
-    public void After_the_first_deploy_the_probes_are_applied_and_the_key_is_shown_as_a_command_only()
+    public void A_region_without_the_chosen_gpu_is_refused_with_the_allowed_regions_that_offer_it()
     {
         using var azure = new Azure();
+        // westus3 and uksouth offer the A100; eastus only the T4; northeurope (not allowed by main.bicep) the A100 too.
+        var regions = $"eastus={T4Profile} westus3={T4Profile},{A100Profile} uksouth={A100Profile} northeurope={A100Profile}";
+
+        var run = azure.Run("check-choice.sh", new()
+        {
+            ["RERANK_MODEL_SIZE"] = "8B", ["RERANK_GPU"] = null, ["AZURE_LOCATION"] = "eastus", ["FAKE_AZ_GPU_REGIONS"] = regions,
+        });
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains($"eastus does not offer the serverless A100 profile ({A100Profile}). Regions that do: uksouth westus3 (azd env set AZURE_LOCATION uksouth", run.StandardError);
+        Assert.Contains($"containerapp env workload-profile list-supported --location eastus --query [].name --output tsv", azure.Calls);
+
+        // The same region is fine for a model that runs on the T4, and then no other region is asked about.
+        var t4 = azure.Run("check-choice.sh", new()
+        {
+            ["RERANK_MODEL_SIZE"] = "4B", ["RERANK_GPU"] = null, ["AZURE_LOCATION"] = "eastus", ["FAKE_AZ_GPU_REGIONS"] = regions,
+        });
+        Assert.True(t4.ExitCode == 0, t4.Output);
+        Assert.Single(azure.Calls, c => c.StartsWith("containerapp env workload-profile list-supported", StringComparison.Ordinal));
+
+        // Nowhere offers it: said so, rather than an empty list.
+        var nowhere = azure.Run("check-choice.sh", new()
+        {
+            ["RERANK_MODEL_SIZE"] = "8B", ["RERANK_GPU"] = null, ["AZURE_LOCATION"] = "eastus", ["FAKE_AZ_GPU_REGIONS"] = $"eastus={T4Profile}",
+        });
+        Assert.Equal(1, nowhere.ExitCode);
+        Assert.Contains("nor does any region this template allows", nowhere.StandardError);
+    }
+
+    /// <summary>The hook's environment for the app ca-rerank-test, with a stand-in azd that records its calls next to az's.</summary>
+    private static Dictionary<string, string?> AfterDeployEnvironment(Azure azure, string uri)
+    {
         var bin = azure.NewDirectory("bin");
-        // A stand-in azd that records its calls next to az's.
         File.WriteAllText(Path.Combine(bin, "azd"), "#!/usr/bin/env bash\nprintf 'azd %s\\n' \"$*\" >> \"$FAKE_AZ_LOG\"\n");
         Assert.Equal(0, ToolProcess.Run("chmod", ["+x", Path.Combine(bin, "azd")]).ExitCode);
-        var environment = new Dictionary<string, string?>
+        return new Dictionary<string, string?>
         {
             ["PATH"] = bin + ":" + Path.Combine(RepoFiles.Fixtures, "azure") + ":" + Environment.GetEnvironmentVariable("PATH"),
             ["SERVICE_API_NAME"] = "ca-rerank-test",
-            ["SERVICE_API_URI"] = "https://ca-rerank-test.example.azurecontainerapps.io",
+            ["SERVICE_API_URI"] = uri,
             ["RERANK_KEY_COMMAND"] = "az containerapp secret show --resource-group rg-test --name ca-rerank-test --secret-name host-function-default --query value --output tsv",
-            ["RERANK_WAIT_READY"] = "false",
+            ["RERANK_READY_CHECK"] = null,
+            ["RERANK_WAIT_READY"] = null,
         };
+    }
 
-        var first = azure.Run("after-deploy.sh", new(environment) { ["FAKE_AZ_READINESS"] = "" });
-        var later = azure.Run("after-deploy.sh", new(environment) { ["FAKE_AZ_READINESS"] = "/health" });
+    [Fact]
+    public async Task The_first_deploy_defers_the_readiness_check_to_the_provision_that_adds_the_probes_and_never_runs_azd_provision()
+    {
+        using var azure = new Azure();
+        await using var app = await FakeApp.StartAsync(notReadyReplies: 1);
+        var environment = AfterDeployEnvironment(azure, app.Uri);
 
-        Assert.True(first.ExitCode == 0, first.Output);
-        Assert.Contains("first deploy: provisioning again", first.Output);
-        Assert.Contains("https://ca-rerank-test.example.azurecontainerapps.io/v1/rerank", first.Output);
-        Assert.Contains("secret show --resource-group rg-test --name ca-rerank-test --secret-name host-function-default", first.Output);
-        Assert.True(later.ExitCode == 0, later.Output);
-        Assert.DoesNotContain("provisioning again", later.Output);
-        Assert.Contains("azd env set SERVICE_API_RESOURCE_EXISTS true", azure.Calls);
-        Assert.DoesNotContain("azd provision --no-prompt", azure.Calls);
+        // azd deploy, first time: the app has the template of the first provision (placeholder, no probes).
+        var deployed = azure.Run("after-deploy.sh", new(environment) { ["FAKE_AZ_READINESS"] = "" });
+        Assert.True(deployed.ExitCode == 0, deployed.Output);
+        Assert.Contains("first deploy: the startup and readiness probes come with the provision that follows", deployed.Output);
+        Assert.Equal(["azd env set SERVICE_API_RESOURCE_EXISTS true", "azd env set RERANK_READY_CHECK pending"],
+            azure.Calls.Where(c => c.StartsWith("azd ", StringComparison.Ordinal)));
+        Assert.Equal(0, app.HealthRequests);
+
+        // azure.yaml's workflow provisions again: the probes are on now, so the postprovision hook follows /health.
+        var provisioned = azure.Run("after-deploy.sh", new(environment) { ["FAKE_AZ_READINESS"] = "/health", ["RERANK_READY_CHECK"] = "pending" }, "postprovision");
+        Assert.True(provisioned.ExitCode == 0, provisioned.Output);
+        Assert.Contains($"endpoint: {app.Uri}/v1/rerank", provisioned.Output);
+        Assert.Contains("key:      az containerapp secret show --resource-group rg-test --name ca-rerank-test --secret-name host-function-default", provisioned.Output);
+        Assert.Contains("ready after", provisioned.Output);
+        Assert.Contains("\"status\":\"ok\"", provisioned.Output);
+        Assert.Equal(3, app.HealthRequests); // one 503, then the 200 and the body it prints
+        Assert.Equal(["azd env set RERANK_READY_CHECK done"], azure.Calls.Where(c => c.StartsWith("azd ", StringComparison.Ordinal)));
+
+        // Nothing anywhere runs azd provision (azd inside an azd hook is reported to hang: Azure/azure-dev #3397).
+        Assert.DoesNotContain("azd provision", File.ReadAllText(Path.Combine(RepoFiles.RepoRoot, "infra", "hooks", "after-deploy.sh"))
+            .Split('\n').Where(l => !l.TrimStart().StartsWith('#') && !l.Contains("say ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_later_deploy_is_checked_at_once_and_a_provision_without_a_new_deploy_wakes_nothing()
+    {
+        using var azure = new Azure();
+        await using var app = await FakeApp.StartAsync(notReadyReplies: 0);
+        var environment = AfterDeployEnvironment(azure, app.Uri);
+
+        var provisionedBefore = azure.Run("after-deploy.sh", new(environment) { ["FAKE_AZ_READINESS"] = "/health", ["RERANK_READY_CHECK"] = "done" }, "postprovision");
+        Assert.True(provisionedBefore.ExitCode == 0, provisionedBefore.Output);
+        Assert.Empty(azure.Calls);
+        Assert.Equal(0, app.HealthRequests);
+
+        var deployed = azure.Run("after-deploy.sh", new(environment) { ["FAKE_AZ_READINESS"] = "/health" });
+        Assert.True(deployed.ExitCode == 0, deployed.Output);
+        Assert.Contains("ready after", deployed.Output);
+        Assert.Equal(["azd env set SERVICE_API_RESOURCE_EXISTS true", "azd env set RERANK_READY_CHECK pending", "azd env set RERANK_READY_CHECK done"],
+            azure.Calls.Where(c => c.StartsWith("azd ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task A_pending_check_after_a_provision_that_left_no_readiness_probe_fails()
+    {
+        using var azure = new Azure();
+        await using var app = await FakeApp.StartAsync(notReadyReplies: 0);
+
+        var run = azure.Run("after-deploy.sh", new(AfterDeployEnvironment(azure, app.Uri)) { ["FAKE_AZ_READINESS"] = "", ["RERANK_READY_CHECK"] = "pending" }, "postprovision");
+
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("no readiness probe on /health after provisioning", run.StandardError);
+        Assert.Equal(0, app.HealthRequests);
+    }
+
+    /// <summary>The deployed app's /health on 127.0.0.1: 503 for the first replies, then 200 with a body.</summary>
+    private sealed class FakeApp : IAsyncDisposable
+    {
+        private readonly WebApplication _server;
+        private int _requests;
+
+        private FakeApp(WebApplication server, int notReadyReplies)
+        {
+            _server = server;
+            _server.MapGet("/health", () =>
+            {
+                var n = Interlocked.Increment(ref _requests);
+                return n <= notReadyReplies
+                    ? Results.Json(new { error = "the model is loading" }, statusCode: 503)
+                    : Results.Json(new { status = "ok" });
+            });
+        }
+
+        public int HealthRequests => Volatile.Read(ref _requests);
+
+        public string Uri => _server.Urls.Single();
+
+        public static async Task<FakeApp> StartAsync(int notReadyReplies)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            var app = new FakeApp(builder.Build(), notReadyReplies);
+            await app._server.StartAsync();
+            return app;
+        }
+
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

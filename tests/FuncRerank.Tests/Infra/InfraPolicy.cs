@@ -26,7 +26,7 @@ internal static class InfraPolicy
     public const string PlaceholderImage = "mcr.microsoft.com/k8se/quickstart-functions:latest";
 
     /// <summary>What a parameter set asks for, so the checks know the expected GPU, size and replicas.</summary>
-    public sealed record Expectation(string Gpu, int MinReplicas, bool AppExists);
+    public sealed record Expectation(string Gpu, int MinReplicas, bool AppExists, int MaxReplicas, int ScaleConcurrentRequests, string[] KeptGpus);
 
     public static readonly IReadOnlyDictionary<string, string> GpuProfileTypes = new Dictionary<string, string>
     {
@@ -84,6 +84,17 @@ internal static class InfraPolicy
         var appProfile = profiles.SingleOrDefault(p => Text(p["name"]) == Text(properties["workloadProfileName"]));
         Check(appProfile is not null && Text(appProfile["workloadProfileType"]) == GpuProfileTypes[expected.Gpu],
             $"{appName}: must run on the environment's {GpuProfileTypes[expected.Gpu]} workload profile");
+        // Profiles are named by their GPU, so choosing another GPU adds a profile instead of retyping one in place.
+        var gpuProfiles = profiles.Where(p => Text(p["workloadProfileType"]) != "Consumption").ToArray();
+        foreach (var profile in gpuProfiles)
+        {
+            var gpu = GpuProfileTypes.SingleOrDefault(t => t.Value == Text(profile["workloadProfileType"])).Key;
+            Check(gpu is not null && Text(profile["name"]) == "gpu-" + gpu.ToLowerInvariant(),
+                $"workload profile {Text(profile["name"])} ({Text(profile["workloadProfileType"])}) must be a serverless GPU profile named gpu-<its GPU>");
+        }
+
+        Check(gpuProfiles.Select(p => Text(p["workloadProfileType"])).Order().SequenceEqual(expected.KeptGpus.Append(expected.Gpu).Distinct().Select(g => GpuProfileTypes[g]).Order()),
+            $"the environment must keep the GPU profiles of earlier provisions ({string.Join(", ", expected.KeptGpus)}) next to the {expected.Gpu} one");
         Check(profiles.All(p => p["minimumCount"] is null && p["maximumCount"] is null) &&
               profiles.Any(p => Text(p["workloadProfileType"]) == "Consumption"),
             "the environment must be a workload-profiles environment of serverless (Consumption) profiles only");
@@ -91,10 +102,19 @@ internal static class InfraPolicy
         Check(resources["cpu"]?.GetValue<int>() == GpuSizes[expected.Gpu].Cpu && Text(resources["memory"]) == GpuSizes[expected.Gpu].Memory,
             $"{appName}: the container must take the whole {expected.Gpu} profile ({GpuSizes[expected.Gpu].Cpu} vCPU, {GpuSizes[expected.Gpu].Memory})");
 
-        // --- scale: to zero by default, no custom rules (Functions on Container Apps sets them) --------------------
+        // --- scale: to zero by default; one HTTP rule of this app's own, not the platform's per-function default ------
         var scale = properties["template"]!["scale"]!;
         Check(scale["minReplicas"]?.GetValue<int>() == expected.MinReplicas, $"{appName}: minReplicas must be {expected.MinReplicas}");
-        Check(scale["rules"] is null, $"{appName}: no custom scale rules (the platform derives them from the triggers)");
+        Check(scale["maxReplicas"]?.GetValue<int>() == expected.MaxReplicas && expected.MaxReplicas >= Math.Max(1, expected.MinReplicas),
+            $"{appName}: maxReplicas must be {expected.MaxReplicas}, at least minReplicas and 1");
+        var rules = scale["rules"]?.AsArray().Select(r => r!.AsObject()).ToArray() ?? [];
+        Check(Flag(scale["allowScalingRuleOverride"]) == true,
+            $"{appName}: allowScalingRuleOverride must be true, or Functions on Container Apps ignores (and refuses) the app's scale rules");
+        Check(rules.Length == 1 && rules[0]["http"] is not null && rules.All(r => r["custom"] is null && r["azureQueue"] is null && r["tcp"] is null),
+            $"{appName}: exactly one scale rule, on HTTP concurrency (each replica holds a GPU: nothing else may add one)");
+        var concurrency = rules.Length == 1 ? Text(rules[0]["http"]?["metadata"]?["concurrentRequests"]) : null;
+        Check(concurrency == expected.ScaleConcurrentRequests.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            $"{appName}: the HTTP rule must add a replica above {expected.ScaleConcurrentRequests} concurrent requests per replica (found {concurrency})");
 
         // --- ingress: HTTPS only ----------------------------------------------------------------------------------
         var ingress = properties["configuration"]!["ingress"]!;

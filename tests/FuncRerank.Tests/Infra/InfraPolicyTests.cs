@@ -11,8 +11,8 @@ public class InfraPolicyTests
 {
     private static readonly IReadOnlyDictionary<string, InfraPolicy.Expectation> Expected = new Dictionary<string, InfraPolicy.Expectation>
     {
-        ["t4-scale-to-zero"] = new("T4", MinReplicas: 0, AppExists: false),
-        ["a100-8b-warm"] = new("A100", MinReplicas: 1, AppExists: true),
+        ["t4-scale-to-zero"] = new("T4", MinReplicas: 0, AppExists: false, MaxReplicas: 1, ScaleConcurrentRequests: 28, KeptGpus: []),
+        ["a100-8b-warm"] = new("A100", MinReplicas: 1, AppExists: true, MaxReplicas: 2, ScaleConcurrentRequests: 8, KeptGpus: ["T4"]),
     };
 
     private static JsonNode Snapshot(string parameterSet) => JsonNode.Parse(File.ReadAllText(BicepCli.SnapshotFile(parameterSet)))!;
@@ -126,6 +126,28 @@ public class InfraPolicyTests
     }
 
     [Fact]
+    public void Every_default_in_the_parameters_file_is_the_templates_own()
+    {
+        // azd substitutes ${NAME=default} when the environment lacks NAME: the same default as main.bicep's, or a fresh
+        // `azd up` and the offline snapshots would describe different deployments.
+        var template = Compiled.Value["parameters"]!.AsObject();
+        var file = JsonNode.Parse(File.ReadAllText(Path.Combine(BicepCli.InfraDirectory, "main.parameters.json")))!["parameters"]!.AsObject();
+        var checkedDefaults = 0;
+        foreach (var (name, parameter) in file)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(parameter!["value"]!.GetValue<string>(), @"^\$\{[A-Z0-9_]+=(.*)\}$");
+            if (!match.Success)
+                continue;
+            var own = template[name]!["defaultValue"];
+            Assert.True(own is not null, $"{name} has a default in main.parameters.json but none in main.bicep");
+            Assert.Equal(own is JsonValue v && v.TryGetValue<string>(out var text) ? text : own.ToJsonString(), match.Groups[1].Value);
+            checkedDefaults++;
+        }
+
+        Assert.True(checkedDefaults >= 10, $"only {checkedDefaults} defaults checked");
+    }
+
+    [Fact]
     public void No_module_comes_from_a_registry()
     {
         // Local modules only: registry modules (br:, ts:) need the network at build time.
@@ -156,6 +178,12 @@ public class InfraPolicyTests
         { "a Contributor role", "role assignments must be exactly" },
         { "the 8B model on a T4 profile", "workload profile" },
         { "a CPU fallback allowed", "RequireCuda must be true" },
+        { "a profile named apart from its GPU", "named gpu-<its GPU>" },
+        { "the earlier T4 profile dropped", "must keep the GPU profiles of earlier provisions" },
+        { "the platform's scale rules", "allowScalingRuleOverride must be true" },
+        { "a second scale rule", "exactly one scale rule" },
+        { "another concurrency threshold", "above 8 concurrent requests" },
+        { "more replicas than asked", "maxReplicas must be 2" },
     };
 
     [Theory]
@@ -180,6 +208,9 @@ public class InfraPolicyTests
         var env = container["env"]!.AsArray();
         JsonObject Env(string name) => env.Single(e => e!["name"]!.GetValue<string>() == name)!.AsObject();
         var probes = container["probes"]!.AsArray();
+        var profiles = InfraPolicy.Resources(snapshot, InfraPolicy.EnvironmentType).Single()["properties"]!["workloadProfiles"]!.AsArray();
+        JsonObject Profile(string name) => profiles.Single(p => p!["name"]!.GetValue<string>() == name)!.AsObject();
+        var scale = app["template"]!["scale"]!.AsObject();
 
         switch (breakage)
         {
@@ -222,10 +253,18 @@ public class InfraPolicyTests
                 var role = InfraPolicy.Resources(snapshot, InfraPolicy.RoleAssignmentType).First();
                 role["properties"]!["roleDefinitionId"] = "/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c";
                 break;
-            case "the 8B model on a T4 profile":
-                var environment = InfraPolicy.Resources(snapshot, InfraPolicy.EnvironmentType).Single();
-                environment["properties"]!["workloadProfiles"]![1]!["workloadProfileType"] = "Consumption-GPU-NC8as-T4";
+            case "the 8B model on a T4 profile": Profile(app["workloadProfileName"]!.GetValue<string>())["workloadProfileType"] = "Consumption-GPU-NC8as-T4"; break;
+            case "a profile named apart from its GPU":
+                Profile("gpu-a100")["name"] = "gpu";
+                app["workloadProfileName"] = "gpu";
                 break;
+            case "the earlier T4 profile dropped": profiles.Remove(Profile("gpu-t4")); break;
+            case "the platform's scale rules": scale.Remove("allowScalingRuleOverride"); break;
+            case "a second scale rule":
+                scale["rules"]!.AsArray().Add(JsonNode.Parse("""{"name": "queue", "custom": {"type": "azure-queue", "metadata": {"queueLength": "5"}}}"""));
+                break;
+            case "another concurrency threshold": scale["rules"]![0]!["http"]!["metadata"]!["concurrentRequests"] = "10"; break;
+            case "more replicas than asked": scale["maxReplicas"] = 10; break;
             case "a CPU fallback allowed": Env("Reranker__RequireCuda")["value"] = "false"; break;
             default: throw new ArgumentException(breakage);
         }
