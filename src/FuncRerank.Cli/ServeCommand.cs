@@ -64,10 +64,17 @@ internal static class ServeCommand
             Set(nameof(RerankerSettings.CacheDirectory), result.GetValue(cache), result.GetValue(cache) is not null);
             builder.Configuration.AddInMemoryCollection(overrides);
             builder.WebHost.UseUrls(result.GetValue(urls)!);
+            builder.WebHost.ConfigureKestrel((context, kestrel) =>
+            {
+                // Kestrel's own limits, e.g. Kestrel__Limits__RequestHeadersTimeout=00:00:10 behind a slow proxy.
+                context.Configuration.GetSection("Kestrel:Limits").Bind(kestrel.Limits);
+                kestrel.ConfigureEndpointDefaults(listen => listen.UseJsonRejections());
+            });
             builder.Services.AddFuncRerank(builder.Configuration);
 
             var app = builder.Build();
             app.UseRequestLog();
+            app.UseErrorReplies();
             app.MapFuncRerank();
             app.Run();
             return 0;

@@ -5,7 +5,7 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace FuncRerank.Functions;
 
-/// <summary>What clients probe before they rerank, plus health and the OpenAPI document.</summary>
+/// <summary>What clients probe before they rerank (TEI's info, the model list, Xinference's auth probe), plus health and the OpenAPI document.</summary>
 public sealed class InfoFunctions(RerankHandlers handlers)
 {
     [Function("info")]
@@ -23,6 +23,10 @@ public sealed class InfoFunctions(RerankHandlers handlers)
     [Function("health")]
     public Task<IActionResult> Health([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "health")] HttpRequest request) =>
         handlers.Health(request.HttpContext).AsActionResult();
+
+    [Function("cluster_auth")]
+    public Task<IActionResult> ClusterAuth([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "v1/cluster/auth")] HttpRequest request) =>
+        handlers.ClusterAuth(request.HttpContext).AsActionResult();
 
     [Function("openapi")]
     public Task<IActionResult> OpenApi([HttpTrigger(AuthorizationLevel.Anonymous, "get", Route = "openapi.json")] HttpRequest request) =>

@@ -25,6 +25,13 @@ public static class ApiErrorCodes
     public const string ServiceUnavailable = "service_unavailable";
     public const string DeadlineExceeded = "deadline_exceeded";
     public const string InternalError = "internal_error";
+    public const string MalformedRequest = "malformed_request";
+    public const string MethodNotAllowed = "method_not_allowed";
+    public const string RequestTimeout = "request_timeout";
+    public const string LengthRequired = "length_required";
+    public const string UriTooLong = "uri_too_long";
+    public const string UnsupportedEncoding = "unsupported_content_encoding";
+    public const string HeadersTooLarge = "headers_too_large";
 }
 
 /// <summary><c>error.type</c> values, named as OpenAI-style clients expect them.</summary>
@@ -89,8 +96,10 @@ public sealed record ApiError(int Status, string Message, string? Param, string 
         new(404, $"the model `{model}` does not exist; this server serves: {string.Join(", ", servedModels)}", "model",
             ApiErrorCodes.ModelNotFound, ApiErrorTypes.InvalidRequest);
 
-    public static ApiError RequestTooLarge(long limitBytes) =>
-        new(413, $"the request body exceeds the limit of {limitBytes} bytes", null, ApiErrorCodes.RequestTooLarge, ApiErrorTypes.InvalidRequest);
+    /// <param name="encoding">The body's <c>Content-Encoding</c>, when the limit was passed decoding it.</param>
+    public static ApiError RequestTooLarge(long limitBytes, string? encoding = null) =>
+        new(413, $"the request body exceeds the limit of {limitBytes} bytes" + (encoding is null ? "" : $" once decoded from {encoding}"),
+            null, ApiErrorCodes.RequestTooLarge, ApiErrorTypes.InvalidRequest);
 
     /// <summary>429; the host adds <c>Retry-After</c>.</summary>
     public static ApiError TooManyRequests(string message) =>
@@ -102,6 +111,34 @@ public sealed record ApiError(int Status, string Message, string? Param, string 
 
     public static ApiError DeadlineExceeded(TimeSpan limit) =>
         new(504, $"the request did not finish within {limit.TotalSeconds:0.###} s", null, ApiErrorCodes.DeadlineExceeded, ApiErrorTypes.Server);
+
+    /// <summary>
+    /// An error for a status the server chose without a handler (no route, wrong method, a request Kestrel could not
+    /// read): its code and type follow the status, the message says what happened.
+    /// </summary>
+    public static ApiError ForStatus(int status, string message)
+    {
+        var code = status switch
+        {
+            400 => ApiErrorCodes.MalformedRequest,
+            404 => ApiErrorCodes.NotFound,
+            405 => ApiErrorCodes.MethodNotAllowed,
+            408 => ApiErrorCodes.RequestTimeout,
+            411 => ApiErrorCodes.LengthRequired,
+            413 => ApiErrorCodes.RequestTooLarge,
+            414 => ApiErrorCodes.UriTooLong,
+            415 => ApiErrorCodes.UnsupportedEncoding,
+            431 => ApiErrorCodes.HeadersTooLarge,
+            500 => ApiErrorCodes.InternalError,
+            _ => $"http_{status}",
+        };
+        return new(status, message, null, code, status >= 500 ? ApiErrorTypes.Server : ApiErrorTypes.InvalidRequest);
+    }
+
+    /// <summary>415 for a <c>Content-Encoding</c> the server cannot decode, naming those it can.</summary>
+    public static ApiError UnsupportedEncoding(string encoding, IEnumerable<string> supported) =>
+        new(415, $"Content-Encoding {encoding} is not supported; send the body as is (identity) or encoded with one of: {string.Join(", ", supported)}",
+            null, ApiErrorCodes.UnsupportedEncoding, ApiErrorTypes.InvalidRequest);
 
     /// <summary>500. The default message says nothing about internals; pass one only when it is safe to show any caller.</summary>
     public static ApiError Internal(string message = "internal server error") =>

@@ -1,4 +1,7 @@
+using System.Buffers;
+using System.Text;
 using System.Text.Encodings.Web;
+using System.Text.Unicode;
 using System.Text.Json;
 
 namespace FuncRerank.Api.Contract;
@@ -28,6 +31,10 @@ public static class ApiJson
             utf8Body = utf8Body[3..];
         if (utf8Body.IsEmpty)
             throw new ApiException(ApiError.InvalidJson("the body is empty"));
+        // The parser checks UTF-8 only where a string is read, so bytes that are not text would pass in a field nobody
+        // reads or in a property name; rejected here wherever they are, with the 400 an unpaired surrogate escape gets.
+        if (!Utf8.IsValid(utf8Body.Span))
+            throw new ApiException(JsonFields.NotText(JsonNesting.PathAt(utf8Body.Span, FirstInvalidUtf8(utf8Body.Span))));
         try
         {
             return JsonDocument.Parse(utf8Body, new JsonDocumentOptions { MaxDepth = maxDepth });
@@ -40,5 +47,13 @@ public static class ApiJson
                     $"the request body nests arrays and objects {tooDeep.Depth} levels deep at {tooDeep.Path}; the limit is {maxDepth}"));
             throw new ApiException(ApiError.InvalidJson(e.Message));
         }
+    }
+
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> utf8)
+    {
+        var index = 0;
+        while (index < utf8.Length && Rune.DecodeFromUtf8(utf8[index..], out _, out var consumed) == OperationStatus.Done)
+            index += consumed;
+        return index;
     }
 }

@@ -139,7 +139,8 @@ internal static class JsonFields
         }
     }
 
-    private static ApiError NotText(string param) =>
+    /// <param name="param">The field at fault, or null for a property name of the body itself.</param>
+    public static ApiError NotText(string? param) =>
         ApiError.BadRequest(param, ApiErrorCodes.InvalidValue,
-            $"{param} is not valid Unicode text (invalid UTF-8, or an unpaired \\uD800-\\uDFFF escape)");
+            $"{param ?? "a property name of the request body"} is not valid Unicode text (invalid UTF-8, or an unpaired \\uD800-\\uDFFF escape)");
 }

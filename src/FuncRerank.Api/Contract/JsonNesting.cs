@@ -3,7 +3,7 @@ using System.Text.Json;
 
 namespace FuncRerank.Api.Contract;
 
-/// <summary>Where a JSON text first nests deeper than a limit, for an error that names the place and the depth.</summary>
+/// <summary>Places in a JSON text, for errors that name them: where it first nests deeper than a limit, and what holds a given byte.</summary>
 internal static class JsonNesting
 {
     private const int MaxPathSegments = 8;
@@ -65,6 +65,49 @@ internal static class JsonNesting
         }
 
         return first is { } f ? new TooDeep(f.Field, f.Path, deepest) : null;
+    }
+
+    /// <summary>
+    /// The path of the value that holds byte <paramref name="offset"/> (<c>documents[0].meta</c>), or of the object whose
+    /// property name holds it (null for the body's own names); null past the text's end or its first syntax error.
+    /// </summary>
+    public static string? PathAt(ReadOnlySpan<byte> json, long offset)
+    {
+        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
+        var open = new List<Frame>();
+        try
+        {
+            while (reader.Read())
+            {
+                var holds = reader.BytesConsumed > offset;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.PropertyName when holds:
+                        return open.Count > 1 ? Render(open.GetRange(0, open.Count - 1)) : null;
+                    case JsonTokenType.PropertyName:
+                        open[^1].Name = NameOf(ref reader);
+                        break;
+                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                        StartValue(open);
+                        open.Add(new Frame(reader.TokenType == JsonTokenType.StartArray));
+                        break;
+                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                        open.RemoveAt(open.Count - 1);
+                        break;
+                    default:
+                        StartValue(open);
+                        if (holds)
+                            return Render(open);
+                        break;
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // Not JSON from here on; the parser names that.
+        }
+
+        return null;
     }
 
     private static void StartValue(List<Frame> open)

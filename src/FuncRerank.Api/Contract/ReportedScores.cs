@@ -35,11 +35,15 @@ internal static class ReportedScores
     /// <summary>Prompt tokens of every pair scored (template included), whether or not its result is returned.</summary>
     public static long PromptTokens(IReadOnlyList<PairScore> scores) => scores.Sum(s => (long)s.PromptTokens);
 
-    /// <summary>OpenAI-style <c>usage</c>, which vLLM, Jina and RAGFlow read.</summary>
+    /// <summary>
+    /// OpenAI-style <c>usage</c>, as vLLM writes it; vLLM, Jina and RAGFlow read it, and the Vercel AI SDK's Together
+    /// provider rejects a reply without all three counts.
+    /// </summary>
     public static void WriteUsage(Utf8JsonWriter writer, long promptTokens)
     {
         writer.WriteStartObject("usage");
         writer.WriteNumber("prompt_tokens", promptTokens);
+        writer.WriteNumber("completion_tokens", 0);
         writer.WriteNumber("total_tokens", promptTokens);
         writer.WriteEndObject();
     }

@@ -10,6 +10,12 @@ public enum RerankDialect
 
     /// <summary>Text Embeddings Inference, chosen by a body with <c>texts</c>: a bare array <c>[{"index", "score", "text"?}]</c>.</summary>
     Tei,
+
+    /// <summary>
+    /// Voyage AI, chosen by a body with <c>top_k</c> or <c>truncation</c> and no <c>top_n</c> (no other server names
+    /// either field): <c>{"object": "list", "data": [{"index", "relevance_score", "document"?}], "model", "usage": {"total_tokens"}}</c>.
+    /// </summary>
+    Voyage,
 }
 
 /// <summary>One document to score.</summary>
@@ -21,8 +27,11 @@ public sealed record RerankDocument(string Text, JsonElement? Original);
 /// <param name="Model">The name the client asked for, if any; a single-model server may accept any name.</param>
 /// <param name="Query">Non-empty, not only whitespace.</param>
 /// <param name="Documents">At least one, at most <see cref="RerankLimits.MaxDocuments"/>, in request order.</param>
-/// <param name="TopN">Results to return; null means all (absent, null, zero or negative <c>top_n</c>, and always for TEI).</param>
-/// <param name="ReturnDocuments">Echo each document in its result (<c>return_documents</c>, default true; TEI's <c>return_text</c>, default false).</param>
+/// <param name="TopN">Results to return (<c>top_n</c>; Voyage's <c>top_k</c>); null means all: absent, null, zero or negative, and always for TEI.</param>
+/// <param name="ReturnDocuments">
+/// Echo each document in its result: <c>return_documents</c> (also Cohere v2 SDK's <c>returnDocuments</c>), default true
+/// but false for Voyage, as on Voyage's API; TEI's <c>return_text</c>, default false.
+/// </param>
 public sealed record RerankRequest(
     RerankDialect Dialect,
     string? Model,

@@ -14,17 +14,38 @@ public static class RerankRequestParser
     {
         ArgumentNullException.ThrowIfNull(limits);
         JsonFields.RequireObject(body);
-        var dialect = !JsonFields.TryGet(body, "documents", out _) && JsonFields.TryGet(body, "texts", out _)
-            ? RerankDialect.Tei
-            : RerankDialect.Standard;
+        var dialect = ReadDialect(body);
         var model = JsonFields.OptionalString(body, "model");
         var query = ReadQuery(JsonFields.Required(body, "query"), "query", limits);
         var documents = ParseDocuments(body, dialect == RerankDialect.Tei ? "texts" : "documents", ParseRankFields(body), limits);
         var scoring = ScoringOptionsParser.Parse(body, limits);
-        return dialect == RerankDialect.Tei
-            ? new RerankRequest(dialect, model, query, documents, TopN: null, JsonFields.OptionalBool(body, "return_text") ?? false, scoring)
-            : new RerankRequest(dialect, model, query, documents, ParseTopN(body), JsonFields.OptionalBool(body, "return_documents") ?? true, scoring);
+        return dialect switch
+        {
+            RerankDialect.Tei => new RerankRequest(dialect, model, query, documents, TopN: null, JsonFields.OptionalBool(body, "return_text") ?? false, scoring),
+            RerankDialect.Voyage => new RerankRequest(dialect, model, query, documents, ParseTopN(body, "top_k"), ReadReturnDocuments(body) ?? false, scoring),
+            _ => new RerankRequest(dialect, model, query, documents, ParseTopN(body, "top_n"), ReadReturnDocuments(body) ?? true, scoring),
+        };
     }
+
+    /// <summary>
+    /// TEI when the body has <c>texts</c> and no <c>documents</c>; Voyage when it has Voyage's own <c>top_k</c> or
+    /// <c>truncation</c> and no <c>top_n</c>; otherwise the shape Cohere, Jina and vLLM clients share.
+    /// </summary>
+    private static RerankDialect ReadDialect(JsonElement body)
+    {
+        if (!JsonFields.TryGet(body, "documents", out _) && JsonFields.TryGet(body, "texts", out _))
+            return RerankDialect.Tei;
+        if (!JsonFields.TryGet(body, "top_n", out _) && (JsonFields.TryGet(body, "top_k", out _) || JsonFields.TryGet(body, "truncation", out _)))
+            return RerankDialect.Voyage;
+        return RerankDialect.Standard;
+    }
+
+    /// <summary>
+    /// <c>return_documents</c>, or <c>returnDocuments</c>: the Cohere SDK's v2 client has no such option and sends the
+    /// caller's extra keys as written, in camelCase.
+    /// </summary>
+    private static bool? ReadReturnDocuments(JsonElement body) =>
+        JsonFields.OptionalBool(body, "return_documents") ?? JsonFields.OptionalBool(body, "returnDocuments");
 
     /// <summary>A query string (or vLLM content parts); empty or blank fails as on Cohere, and so does one over the size limits.</summary>
     internal static string ReadQuery(JsonElement value, string param, RerankLimits limits)
@@ -82,5 +103,5 @@ public static class RerankRequestParser
     }
 
     /// <summary>Zero or negative means all, as on vLLM; null too, which vLLM rejects and Dify sends (dify#14140).</summary>
-    private static int? ParseTopN(JsonElement body) => JsonFields.OptionalInt(body, "top_n") is > 0 and var n ? n : null;
+    private static int? ParseTopN(JsonElement body, string name) => JsonFields.OptionalInt(body, name) is > 0 and var n ? n : null;
 }

@@ -15,10 +15,18 @@ public static class RerankResponseWriter
         ArgumentNullException.ThrowIfNull(request);
         var values = ReportedScores.Values(scores, request.Documents.Count, request.Scoring.RawScores);
         var ranked = ReportedScores.Ranked(scores).AsSpan(0, request.ResultCount);
-        if (request.Dialect == RerankDialect.Tei)
-            WriteTei(writer, request, values, ranked);
-        else
-            WriteStandard(writer, request, values, ranked, ReportedScores.PromptTokens(scores), model, requestId);
+        switch (request.Dialect)
+        {
+            case RerankDialect.Tei:
+                WriteTei(writer, request, values, ranked);
+                break;
+            case RerankDialect.Voyage:
+                WriteVoyage(writer, request, values, ranked, ReportedScores.PromptTokens(scores), model);
+                break;
+            default:
+                WriteStandard(writer, request, values, ranked, ReportedScores.PromptTokens(scores), model, requestId);
+                break;
+        }
     }
 
     /// <summary>
@@ -87,16 +95,39 @@ public static class RerankResponseWriter
     private static void WriteTei(Utf8JsonWriter writer, RerankRequest request, float[] values, ReadOnlySpan<int> ranked)
     {
         writer.WriteStartArray();
+        WriteTextResults(writer, request, values, ranked, scoreName: "score", textName: "text");
+        writer.WriteEndArray();
+    }
+
+    /// <summary>
+    /// Voyage AI: results under <c>data</c>, a result's <c>document</c> the text itself (Voyage takes only strings),
+    /// and <c>usage</c> with <c>total_tokens</c> alone, as the <c>voyage-ai-provider</c> package parses it.
+    /// </summary>
+    private static void WriteVoyage(Utf8JsonWriter writer, RerankRequest request, float[] values, ReadOnlySpan<int> ranked, long promptTokens, string model)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("object", "list");
+        writer.WriteStartArray("data");
+        WriteTextResults(writer, request, values, ranked, scoreName: "relevance_score", textName: "document");
+        writer.WriteEndArray();
+        writer.WriteString("model", model);
+        writer.WriteStartObject("usage");
+        writer.WriteNumber("total_tokens", promptTokens);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    /// <summary>One <c>{"index", score, text?}</c> object per ranked result, the text only when documents are asked for.</summary>
+    private static void WriteTextResults(Utf8JsonWriter writer, RerankRequest request, float[] values, ReadOnlySpan<int> ranked, string scoreName, string textName)
+    {
         foreach (var index in ranked)
         {
             writer.WriteStartObject();
             writer.WriteNumber("index", index);
-            writer.WriteNumber("score", values[index]);
+            writer.WriteNumber(scoreName, values[index]);
             if (request.ReturnDocuments)
-                writer.WriteString("text", request.Documents[index].Text);
+                writer.WriteString(textName, request.Documents[index].Text);
             writer.WriteEndObject();
         }
-
-        writer.WriteEndArray();
     }
 }

@@ -24,7 +24,8 @@ internal static class ScoringOptionsParser
         {
             Instruction = chosen,
             RawScores = rawScores == true || useActivation == false,
-            Truncate = JsonFields.OptionalBool(body, "truncate") ?? true,
+            // TEI's truncate, Voyage's truncation.
+            Truncate = JsonFields.OptionalBool(body, "truncate") ?? JsonFields.OptionalBool(body, "truncation") ?? true,
             TruncationSide = ReadTruncationSide(body, "truncation_direction") ?? ReadTruncationSide(body, "truncation_side") ?? TruncationSide.Right,
             MaxTokensPerDocument = ReadMaxTokensPerDocument(body),
         };

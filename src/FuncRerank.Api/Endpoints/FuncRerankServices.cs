@@ -3,6 +3,7 @@ using FuncRerank.Api.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -25,6 +26,8 @@ public static class FuncRerankServices
         services.AddSingleton<RerankHandlers>();
         services.AddRedactedRequestLogging();
         services.AddFuncRerankTelemetry(configuration);
+        // No "Server: Kestrel" on replies (the standalone host's, and the worker's behind the Functions host).
+        services.Configure<KestrelServerOptions>(kestrel => kestrel.AddServerHeader = false);
         return services;
     }
 
@@ -42,6 +45,7 @@ public static class FuncRerankServices
                 RerankRoutes.Handler.GetModel => c => Handlers(c).GetModel(c, (string?)c.GetRouteValue("id") ?? ""),
                 RerankRoutes.Handler.Health => c => Handlers(c).Health(c),
                 RerankRoutes.Handler.OpenApi => c => Handlers(c).OpenApi(c),
+                RerankRoutes.Handler.ClusterAuth => c => Handlers(c).ClusterAuth(c),
                 _ => throw new InvalidOperationException($"no handler for {route.Handler}"),
             };
             endpoints.MapMethods("/" + route.Path, [route.Method], handle);

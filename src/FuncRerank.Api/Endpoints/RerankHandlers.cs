@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
@@ -43,7 +42,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         var scored = await PairScoring.ScoreAsync(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring,
             i => $"{field}[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, field), cancellationToken);
         SetTimingHeaders(context, scored);
-        return writer => RerankResponseWriter.Write(writer, request, scored.Scores, ModelName, RequestId(context));
+        return writer => RerankResponseWriter.Write(writer, request, scored.Scores, ModelName, ApiReplies.RequestId(context));
     });
 
     public Task Score(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
@@ -53,7 +52,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         var scored = await PairScoring.ScoreAsync(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring,
             i => $"text_2[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, "text_2"), cancellationToken);
         SetTimingHeaders(context, scored);
-        return writer => ScoreResponseWriter.Write(writer, request, scored.Scores, ModelName, RequestId(context), DateTimeOffset.UtcNow);
+        return writer => ScoreResponseWriter.Write(writer, request, scored.Scores, ModelName, ApiReplies.RequestId(context), DateTimeOffset.UtcNow);
     });
 
     public Task Tokenize(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
@@ -74,13 +73,14 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Info(HttpContext context) => Handle(context, (reranker, _) =>
     {
         var info = new ServerInfo(
-            ModelId: _settings.ModelId ?? _settings.ModelPath ?? ModelName,
+            ModelId: _settings.ModelIdentity,
             ServedModelName: ModelName,
             ModelDtype: reranker.Manifest.Dtype == "fp16" ? "float16" : "float32",
-            MaxConcurrentRequests: 512,
             MaxInputLength: reranker.Prompt.MaxLength,
             MaxBatchTokens: reranker.Batching.MaxBatchTokens,
             MaxClientBatchSize: _limits.MaxDocuments,
+            MaxQueuedTokens: _settings.MaxQueuedTokens,
+            MaxRequestBytes: _settings.MaxRequestBytes,
             AutoTruncate: true,
             TokenizationWorkers: 1,
             Version: Version,
@@ -102,17 +102,16 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     /// <summary>Open to everyone, as load balancers and probes carry no key. 200 only when a request would be served.</summary>
     public async Task Health(HttpContext context)
     {
-        SetRequestId(context);
         var problem = keys.Misconfiguration ?? (state.Status == RerankerStatus.Ready ? null : state.Detail);
         if (problem is not null)
         {
-            await WriteError(context, ApiError.Unavailable(problem));
+            await ApiReplies.WriteErrorAsync(context, ApiError.Unavailable(problem));
             return;
         }
 
         var reranker = state.Reranker!;
         var queue = reranker.Queue;
-        await WriteJson(context, StatusCodes.Status200OK, writer =>
+        await ApiReplies.WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
         {
             writer.WriteStartObject();
             writer.WriteString("status", "ok");
@@ -131,6 +130,18 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         });
     }
 
+    /// <summary>
+    /// Xinference's <c>GET /v1/cluster/auth</c>, open to everyone as on Xinference: <c>{"auth": true}</c> when keys are
+    /// required. Xinference's client sends its key only after an <c>auth: true</c> here, so the answer must be the truth.
+    /// </summary>
+    public Task ClusterAuth(HttpContext context) =>
+        ApiReplies.WriteJsonAsync(context, StatusCodes.Status200OK, writer =>
+        {
+            writer.WriteStartObject();
+            writer.WriteBoolean("auth", !keys.IsOpen);
+            writer.WriteEndObject();
+        });
+
     public async Task OpenApi(HttpContext context)
     {
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -143,7 +154,6 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     /// <param name="handle">Gets the model and a token that fires when the client disconnects or the deadline passes.</param>
     private async Task Handle(HttpContext context, Func<Qwen3Reranker, CancellationToken, Task<Action<Utf8JsonWriter>>> handle)
     {
-        SetRequestId(context);
         context.Items[StartedKey] = Stopwatch.GetTimestamp();
         var timeout = RequestTimeout;
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
@@ -159,36 +169,37 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
                 ? $"the model is not ready yet: {state.Detail}"
                 : $"the model failed to load: {state.Detail}"));
             var write = await handle(reranker, deadline.Token);
-            await WriteJson(context, StatusCodes.Status200OK, write);
+            await ApiReplies.WriteJsonAsync(context, StatusCodes.Status200OK, write);
         }
         catch (ApiException e)
         {
-            await WriteError(context, e.Error);
+            await ApiReplies.WriteErrorAsync(context, e.Error);
         }
         catch (QueueFullException e)
         {
-            logger.LogWarning("Request {RequestId} refused: {Reason}", RequestId(context), e.Message);
+            logger.LogWarning("Request {RequestId} refused: {Reason}", ApiReplies.RequestId(context), e.Message);
             context.Response.Headers.RetryAfter = Math.Ceiling(e.RetryAfter.TotalSeconds).ToString(CultureInfo.InvariantCulture);
-            await WriteError(context, ApiError.TooManyRequests(e.Message));
+            await ApiReplies.WriteErrorAsync(context, ApiError.TooManyRequests(e.Message));
         }
         catch (BadHttpRequestException e)
         {
-            await WriteError(context, RequestBodyErrors.From(e, _settings.MaxRequestBytes));
+            await ApiReplies.WriteErrorAsync(context, RequestBodyErrors.From(e, _settings.MaxRequestBytes));
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             // The client went away; nobody is left to answer.
+            RequestLog.MarkClientClosed(context);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
-            logger.LogWarning("Request {RequestId} to {Path} passed its deadline of {Seconds} s", RequestId(context), context.Request.Path, timeout.TotalSeconds);
-            await WriteError(context, ApiError.DeadlineExceeded(timeout));
+            logger.LogWarning("Request {RequestId} to {Path} passed its deadline of {Seconds} s", ApiReplies.RequestId(context), context.Request.Path, timeout.TotalSeconds);
+            await ApiReplies.WriteErrorAsync(context, ApiError.DeadlineExceeded(timeout));
         }
         catch (Exception e)
         {
             // Logged without the request body: documents are the caller's data.
-            logger.LogError(e, "Request {RequestId} to {Path} failed", RequestId(context), context.Request.Path);
-            await WriteError(context, ApiError.Internal());
+            logger.LogError(e, "Request {RequestId} to {Path} failed", ApiReplies.RequestId(context), context.Request.Path);
+            await ApiReplies.WriteErrorAsync(context, ApiError.Internal());
         }
     }
 
@@ -198,43 +209,8 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
         if (context.Request.ContentLength > limit)
             throw new ApiException(ApiError.RequestTooLarge(limit));
         RequestBodyErrors.ApplyLimit(context, limit);
-        var buffer = new ArrayBufferWriter<byte>();
-        while (true)
-        {
-            var memory = buffer.GetMemory(64 * 1024);
-            var read = await context.Request.Body.ReadAsync(memory, cancellationToken);
-            if (read == 0)
-                break;
-            buffer.Advance(read);
-            if (buffer.WrittenCount > limit)
-                throw new ApiException(ApiError.RequestTooLarge(limit));
-        }
-
-        return ApiJson.ParseBody(buffer.WrittenMemory, _settings.MaxJsonDepth);
-    }
-
-    private static async Task WriteJson(HttpContext context, int status, Action<Utf8JsonWriter> write)
-    {
-        // Rendered in full before anything is sent, so a failure midway still becomes a clean error reply.
-        var buffer = new ArrayBufferWriter<byte>();
-        using (var writer = new Utf8JsonWriter(buffer, ApiJson.WriterOptions))
-            write(writer);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json; charset=utf-8";
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted);
-    }
-
-    private static Task WriteError(HttpContext context, ApiError error)
-    {
-        if (context.Response.HasStarted)
-            return Task.CompletedTask;
-        if (error.Status == StatusCodes.Status401Unauthorized)
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-        // A 429 from the queue carries its own estimate.
-        if (error.Status is StatusCodes.Status503ServiceUnavailable or StatusCodes.Status429TooManyRequests && context.Response.Headers.RetryAfter.Count == 0)
-            context.Response.Headers.RetryAfter = "10";
-        return WriteJson(context, error.Status, error.WriteBody);
+        var body = await RequestBodyReader.ReadAsync(context.Request, limit, cancellationToken);
+        return ApiJson.ParseBody(body, _settings.MaxJsonDepth);
     }
 
     /// <summary>
@@ -252,18 +228,6 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
 
         static string Milliseconds(TimeSpan time) => ((long)time.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
     }
-
-    private static void SetRequestId(HttpContext context)
-    {
-        var id = context.Request.Headers["X-Request-Id"].FirstOrDefault();
-        // Echoed as a response header, so only printable ASCII: anything else there makes the server itself fail.
-        if (string.IsNullOrWhiteSpace(id) || id.Length > 128 || id.Any(c => c is < ' ' or > '~'))
-            id = Guid.NewGuid().ToString("N");
-        context.Items[nameof(RequestId)] = id;
-        context.Response.Headers["X-Request-Id"] = id;
-    }
-
-    private static string RequestId(HttpContext context) => (string)context.Items[nameof(RequestId)]!;
 
     /// <summary>The request limits with the served model's token counter, for the query token limit.</summary>
     private RerankLimits LimitsFor(Qwen3Reranker reranker) => _limits with { CountTokens = reranker.Tokenizer.CountTokens };

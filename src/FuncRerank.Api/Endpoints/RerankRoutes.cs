@@ -13,6 +13,7 @@ public static class RerankRoutes
         GetModel,
         Health,
         OpenApi,
+        ClusterAuth,
     }
 
     public sealed record Route(string Method, string Path, Handler Handler);
@@ -33,5 +34,7 @@ public static class RerankRoutes
         new("GET", "v1/models/{*id}", Handler.GetModel),
         new("GET", "health", Handler.Health),
         new("GET", "openapi.json", Handler.OpenApi),
+        // Xinference's clients (Dify's Xinference provider) ask this before anything else.
+        new("GET", "v1/cluster/auth", Handler.ClusterAuth),
     ];
 }

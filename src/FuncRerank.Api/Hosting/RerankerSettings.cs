@@ -70,7 +70,9 @@ public sealed class RerankerSettings
     /// <summary>Where Azure Container Apps mounts the Functions host's keys (one key per file).</summary>
     public string FunctionsKeyDirectory { get; set; } = "/run/secrets/functions-keys";
 
-    public string EffectiveModelName =>
-        ServedModelName
-        ?? (ModelPath is { Length: > 0 } path ? Path.GetFileName(Path.TrimEndingDirectorySeparator(path)) : ModelId ?? DefaultModelId);
+    public string EffectiveModelName => ServedModelName ?? ModelIdentity;
+
+    /// <summary>The Hub id, or a local model's directory name: its path on this machine is nobody's business but the operator's.</summary>
+    public string ModelIdentity =>
+        ModelPath is { Length: > 0 } path ? Path.GetFileName(Path.TrimEndingDirectorySeparator(path)) : ModelId ?? DefaultModelId;
 }

@@ -83,8 +83,7 @@ public sealed class ApiErrorTests
     public void InvalidUtf8InAFieldIsA400NamingIt()
     {
         byte[] body = [.. "{\"query\": \"q\", \"documents\": [\"a\", \""u8, 0xFF, 0xFE, .. "\"]}"u8];
-        using var document = ApiJson.ParseBody(body);
-        var error = Fails(() => RerankRequestParser.Parse(document.RootElement, RerankLimits.Default));
+        var error = Fails(() => RerankRequestParser.Parse(ApiJson.ParseBody(body).RootElement, RerankLimits.Default));
         Assert.Equal((400, "documents[1]", ApiErrorCodes.InvalidValue), (error.Status, error.Param, error.Code));
         Assert.Contains("not valid Unicode", error.Message, StringComparison.Ordinal);
     }
@@ -102,8 +101,7 @@ public sealed class ApiErrorTests
             "documents[0].tags[1]" => [.. "{\"query\": \"q\", \"documents\": [{\"text\": \"t\", \"tags\": [\"a\", \""u8, .. bad, .. "\"]}]}"u8],
             _ => [.. "{\"query\": \"q\", \"documents\": [{\"text\": \"t\", \""u8, .. bad, .. "\": 1}]}"u8],
         };
-        using var document = ApiJson.ParseBody(body);
-        var error = Fails(() => RerankRequestParser.Parse(document.RootElement, RerankLimits.Default));
+        var error = Fails(() => RerankRequestParser.Parse(ApiJson.ParseBody(body).RootElement, RerankLimits.Default));
         Assert.Equal((400, param, ApiErrorCodes.InvalidValue), (error.Status, error.Param, error.Code));
     }
 
@@ -117,14 +115,35 @@ public sealed class ApiErrorTests
     [Theory]
     [InlineData("top_n", ApiErrorCodes.InvalidValue)]
     [InlineData("return_documents", ApiErrorCodes.InvalidValue)]
-    [InlineData("documents", ApiErrorCodes.InvalidType)]
+    [InlineData("documents", ApiErrorCodes.InvalidValue)]
     [InlineData("instruction", ApiErrorCodes.InvalidValue)]
+    // A field no parser reads: found by the body check, not by a read.
+    [InlineData("unknown_field", ApiErrorCodes.InvalidValue)]
     public void AnyFieldThatIsNotUtf8IsA400(string field, string code)
     {
         var head = field == "documents" ? "{\"query\": \"q\", "u8.ToArray() : "{\"query\": \"q\", \"documents\": [\"a\"], "u8.ToArray();
         byte[] body = [.. head, .. Encoding.UTF8.GetBytes($"\"{field}\": \""), 0xFF, .. "\"}"u8];
-        using var document = ApiJson.ParseBody(body);
-        var error = Fails(() => RerankRequestParser.Parse(document.RootElement, RerankLimits.Default));
+        var error = Fails(() => RerankRequestParser.Parse(ApiJson.ParseBody(body).RootElement, RerankLimits.Default));
         Assert.Equal((400, field, code), (error.Status, error.Param, error.Code));
+        Assert.Contains("not valid Unicode text", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    // Invalid UTF-8 in a property name, at the top and nested; the same names with an unpaired surrogate escape.
+    [InlineData(new byte[] { 0xFF }, null)]
+    [InlineData(new byte[] { 0xC3, 0x28 }, null)]
+    [InlineData(new byte[] { 0x5C, 0x75, 0x44, 0x38, 0x30, 0x30 }, null)]
+    public void A_property_name_that_is_not_text_is_the_same_400_wherever_it_is(byte[] name, string? param)
+    {
+        byte[] top = [.. "{\"query\": \"q\", \"documents\": [\"a\"], \""u8, .. name, .. "\": 1}"u8];
+        byte[] nested = [.. "{\"query\": \"q\", \"documents\": [\"a\"], \"extra\": {\"x\": [{\""u8, .. name, .. "\": 1}]}}"u8];
+
+        var atTop = Fails(() => RerankRequestParser.Parse(ApiJson.ParseBody(top).RootElement, RerankLimits.Default));
+        Assert.Equal((400, param, ApiErrorCodes.InvalidValue), (atTop.Status, atTop.Param, atTop.Code));
+        Assert.Contains("not valid Unicode text", atTop.Message, StringComparison.Ordinal);
+        if (name[0] == 0x5C)
+            return; // an escape is valid UTF-8: only read names are checked, and this nested one is never read
+        var deep = Fails(() => ApiJson.ParseBody(nested).Dispose());
+        Assert.Equal((400, "extra.x[0]", ApiErrorCodes.InvalidValue), (deep.Status, deep.Param, deep.Code));
     }
 }

@@ -41,6 +41,7 @@ public sealed class RerankResponseWriterTests
         const int tokens = 303;
         var usage = response.GetProperty("usage");
         Assert.Equal(tokens, usage.GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(0, usage.GetProperty("completion_tokens").GetInt32());
         Assert.Equal(tokens, usage.GetProperty("total_tokens").GetInt32());
         var meta = response.GetProperty("meta");
         Assert.Equal("2", meta.GetProperty("api_version").GetProperty("version").GetString());
@@ -48,6 +49,41 @@ public sealed class RerankResponseWriterTests
         Assert.Equal(1, meta.GetProperty("billed_units").GetProperty("search_units").GetInt32());
         Assert.Equal(tokens, meta.GetProperty("tokens").GetProperty("input_tokens").GetInt32());
         Assert.Equal(0, meta.GetProperty("tokens").GetProperty("output_tokens").GetInt32());
+    }
+
+    [Fact]
+    public void VoyageResponseHasVoyagesShapeWithTheDocumentAsText()
+    {
+        var response = Respond(Request(3, ", \"top_k\": 2, \"return_documents\": true"), Scores(1f, 3f, 2f));
+
+        Assert.Equal(["object", "data", "model", "usage"], response.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("list", response.GetProperty("object").GetString());
+        Assert.Equal(Model, response.GetProperty("model").GetString());
+        Assert.Equal([1, 2], Indices(response.GetProperty("data")));
+        var first = response.GetProperty("data")[0];
+        Assert.Equal(["index", "relevance_score", "document"], first.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("doc 1", first.GetProperty("document").GetString());
+        Assert.Equal(Qwen3Reranker.Sigmoid(3f), Number(first.GetProperty("relevance_score")));
+        Assert.Equal(["total_tokens"], response.GetProperty("usage").EnumerateObject().Select(p => p.Name));
+        Assert.Equal(303, response.GetProperty("usage").GetProperty("total_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(", \"top_n\": 0", 4)]
+    [InlineData(", \"top_n\": -3", 4)]
+    [InlineData(", \"top_n\": null", 4)]
+    [InlineData("", 4)]
+    [InlineData(", \"top_n\": 9", 4)]
+    [InlineData(", \"top_n\": 2", 2)]
+    [InlineData(", \"top_k\": 0", 4)]
+    [InlineData(", \"top_k\": 3", 3)]
+    public void Top_n_of_zero_or_below_or_absent_returns_every_result_otherwise_min_of_top_n_and_n(string topN, int expected)
+    {
+        var response = Respond(Request(4, topN), Scores(1f, 3f, 2f, 0f));
+
+        var results = response.TryGetProperty("results", out var standard) ? standard : response.GetProperty("data");
+        Assert.Equal(expected, results.GetArrayLength());
+        Assert.Equal(expected, Indices(results).Distinct().Count());
     }
 
     [Fact]

@@ -34,6 +34,7 @@ public sealed class ScoreResponseWriterTests
         Assert.All(data, d => Assert.Equal("score", d.GetProperty("object").GetString()));
         Assert.Equal(logits.Select(Qwen3Reranker.Sigmoid), data.Select(d => (float)d.GetProperty("score").GetDouble()));
         Assert.Equal(153, response.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(0, response.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
         Assert.Equal(153, response.GetProperty("usage").GetProperty("total_tokens").GetInt32());
     }
 

@@ -12,8 +12,9 @@ public sealed class ServerInfoWriterTests
     [Fact]
     public void InfoIsTeiShapedWithAReranker()
     {
-        var info = new ServerInfo("Qwen/Qwen3-Reranker-0.6B", "Qwen3-Reranker-0.6B", "float32", MaxConcurrentRequests: 512, MaxInputLength: 8192,
-            MaxBatchTokens: 16384, MaxClientBatchSize: 1000, AutoTruncate: true, TokenizationWorkers: 4, Version: "0.1.0",
+        var info = new ServerInfo("Qwen/Qwen3-Reranker-0.6B", "Qwen3-Reranker-0.6B", "float32", MaxInputLength: 8192,
+            MaxBatchTokens: 16384, MaxClientBatchSize: 1000, MaxQueuedTokens: 8388608, MaxRequestBytes: 33554432, AutoTruncate: true,
+            TokenizationWorkers: 4, Version: "0.1.0",
             ExecutionProvider: "CUDAExecutionProvider", Gpu: "Tesla T4, 15,360 MiB; driver 580.65.06 (CUDA 13.0); CUDA runtime 13.0");
         var body = Written(writer => InfoResponseWriter.Write(writer, info));
 
@@ -25,10 +26,12 @@ public sealed class ServerInfoWriterTests
         Assert.Equal("reranker", Assert.Single(modelType.EnumerateObject()).Name);
         Assert.True(JsonElement.DeepEquals(
             Parse("""{"id2label": {"0": "yes"}, "label2id": {"yes": 0}}"""), modelType.GetProperty("reranker")));
-        Assert.Equal(512, body.GetProperty("max_concurrent_requests").GetInt32());
+        Assert.False(body.TryGetProperty("max_concurrent_requests", out _)); // FuncRerank has no such limit
         Assert.Equal(8192, body.GetProperty("max_input_length").GetInt32());
         Assert.Equal(16384, body.GetProperty("max_batch_tokens").GetInt32());
         Assert.Equal(1000, body.GetProperty("max_client_batch_size").GetInt32());
+        Assert.Equal(8388608, body.GetProperty("max_queued_tokens").GetInt64());
+        Assert.Equal(33554432, body.GetProperty("max_request_bytes").GetInt64());
         Assert.True(body.GetProperty("auto_truncate").GetBoolean());
         Assert.Equal(4, body.GetProperty("tokenization_workers").GetInt32());
         Assert.Equal("0.1.0", body.GetProperty("version").GetString());

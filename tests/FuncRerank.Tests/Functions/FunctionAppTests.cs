@@ -84,6 +84,7 @@ public class FunctionAppTests
         ("GET", "info"), ("GET", "v1/models"), ("GET", "v1/models/{*id}"),
         ("GET", "health"),
         ("GET", "openapi.json"),
+        ("GET", "v1/cluster/auth"),
     ];
 
     /// <summary>functions.metadata is what the Functions host reads; the Worker SDK writes it from the [Function] attributes.</summary>
@@ -144,7 +145,7 @@ public class FunctionAppTests
         Assert.Equal(text.GetProperty("ids").EnumerateArray().Select(i => i.GetInt32()), Assert.Single(tokens)!.AsArray().Select(t => t!["id"]!.GetValue<int>()));
 
         var served = await Call(info.Info, "GET");
-        Assert.Equal(RepoFiles.Checkpoint("tiny-f32-tied"), served["model_id"]!.GetValue<string>());
+        Assert.Equal("tiny-f32-tied", served["model_id"]!.GetValue<string>()); // the directory's name, never its path
         Assert.Equal(model, served["served_model_name"]!.GetValue<string>());
         Assert.Equal("float32", served["model_dtype"]!.GetValue<string>());
         Assert.Equal(8192, served["max_input_length"]!.GetValue<int>());

@@ -31,6 +31,7 @@ public class FunctionAppUnderHostTests(HostedFunctionAppFixture fixture) : IClas
         { "model", "GET", "v1/models/{*id}" },
         { "health", "GET", "health" },
         { "openapi", "GET", "openapi.json" },
+        { "cluster_auth", "GET", "v1/cluster/auth" },
     };
 
     /// <summary>Every way a client sends its key, with each kind of key the app accepts.</summary>
@@ -115,6 +116,9 @@ public class FunctionAppUnderHostTests(HostedFunctionAppFixture fixture) : IClas
                 break;
             case "openapi":
                 Assert.StartsWith("3.1", reply["openapi"]!.GetValue<string>());
+                break;
+            case "cluster_auth": // keys are configured
+                Assert.True(reply["auth"]!.GetValue<bool>());
                 break;
             default: // the five rerank routes: the torch reference's logit for the pair
                 Assert.Equal(Reference.LogitFp32, reply["results"]![0]!["relevance_score"]!.GetValue<double>(), 1e-4);

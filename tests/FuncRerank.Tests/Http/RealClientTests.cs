@@ -23,6 +23,19 @@ public class RealClientTests(ServedModelFixture fixture) : IClassFixture<ServedM
         CohereSdk.AssertCapitalReply(CohereSdk.Run(new Uri(fixture.Server.BaseAddress, basePath).ToString().TrimEnd('/'),
             ServedModelFixture.FirstKey, CohereSdk.CapitalRequest));
 
+    [Fact]
+    public void The_cohere_v2_client_s_camel_case_returnDocuments_is_honoured()
+    {
+        var reply = CohereSdk.Run(fixture.Server.BaseAddress.ToString().TrimEnd('/'), ServedModelFixture.FirstKey,
+            """{"query":"What is the capital of China?","documents":["Beijing is the capital of China.","Paris is in France."],"topN":2}""");
+
+        // Documents come back by default (Jina and vLLM do the same); returnDocuments: false leaves them out.
+        Assert.All(reply["v2"]!["results"]!.AsArray(), r => Assert.NotNull(r!["document"]));
+        var without = reply["v2WithoutDocuments"]!["results"]!.AsArray();
+        Assert.Equal(2, without.Count);
+        Assert.All(without, r => Assert.False(r!.AsObject().ContainsKey("document")));
+    }
+
     [Theory]
     [MemberData(nameof(ClientBodies))]
     public async Task Every_clients_body_gets_a_reply_that_client_can_read(string client)

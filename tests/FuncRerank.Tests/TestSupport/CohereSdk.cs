@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 
 namespace FuncRerank.Tests.TestSupport;
@@ -14,31 +13,9 @@ internal static class CohereSdk
     public const string CapitalRequest =
         """{"query":"What is the capital of China?","documents":["Beijing is the capital of China.","Paris is in France.","Gravity pulls."],"topN":2}""";
 
-    private static string ClientsDirectory => Path.Combine(RepoFiles.RepoRoot, "tests", "clients");
-
-    /// <summary>What the SDK parsed: <c>{v1, v2, rejected: {status, name}}</c>.</summary>
-    public static JsonNode Run(string baseUrl, string apiKey, string request)
-    {
-        var script = Path.Combine(ClientsDirectory, "cohere-rerank.mjs");
-        if (!Directory.Exists(Path.Combine(ClientsDirectory, "node_modules", "cohere-ai")))
-            throw new InvalidOperationException($"npm packages missing: run `npm ci --prefix {ClientsDirectory}` (tests/run-tests.sh does it)");
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ClientsDirectory };
-        start.ArgumentList.Add(script);
-        start.ArgumentList.Add(request);
-        start.Environment["BASE_URL"] = baseUrl;
-        start.Environment["API_KEY"] = apiKey;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("the Cohere SDK script did not finish in 2 minutes");
-        }
-
-        Assert.True(process.ExitCode == 0, $"node exited {process.ExitCode}: {error.Result}");
-        return JsonNode.Parse(output.Result)!;
-    }
+    /// <summary>What the SDK parsed: <c>{v1, v2, v2WithoutDocuments, rejected: {status, name}}</c>.</summary>
+    public static JsonNode Run(string baseUrl, string apiKey, string request) =>
+        NodeClientScript.Run("cohere-rerank.mjs", "cohere-ai", baseUrl, apiKey, request);
 
     /// <summary>Both clients got <see cref="CapitalRequest"/>'s two results, sorted, in [0, 1], billed; the wrong key got 401.</summary>
     public static void AssertCapitalReply(JsonNode reply)
