@@ -5,14 +5,14 @@ namespace FuncRerank.Inference;
 /// <summary>
 /// The GPU's memory as the CUDA runtime reports it (<c>cudaMemGetInfo</c> of libcudart.so.13, the library ONNX Runtime's
 /// CUDA provider links, so nothing more is loaded). Read once the session holds its weights, it says what a batch may use.
-/// The /health endpoint's GPU name and memory come from NVML instead (the telemetry work); this is the one reading the
-/// batch budgets need.
+/// The /health endpoint's GPU name and memory come from NVML instead (<see cref="GpuReport"/>, which reads the same
+/// runtime's version); this is the one reading the batch budgets need.
 /// </summary>
 public static class CudaMemory
 {
     /// <summary>The two runtime calls, looked up once (the GPU check samples memory every millisecond); null without the runtime.</summary>
     private static readonly Lazy<(CudaSetDevice SetDevice, CudaMemGetInfo MemGetInfo)?> Runtime = new(() =>
-        OperatingSystem.IsLinux() && NativeLibrary.TryLoad("libcudart.so.13", out var runtime)
+        OperatingSystem.IsLinux() && NativeLibrary.TryLoad(GpuReport.RuntimeLibrary, out var runtime)
         && NativeLibrary.TryGetExport(runtime, "cudaSetDevice", out var setDevice) && NativeLibrary.TryGetExport(runtime, "cudaMemGetInfo", out var memGetInfo)
             ? (Marshal.GetDelegateForFunctionPointer<CudaSetDevice>(setDevice), Marshal.GetDelegateForFunctionPointer<CudaMemGetInfo>(memGetInfo))
             : null);

@@ -12,6 +12,7 @@ namespace FuncRerank.Tests.Http;
 /// <c>/health</c> answers while a huge document is being tokenized. Each is judged against the time the same document
 /// takes to tokenize in this test process, so the shared machine's load cancels out.
 /// </summary>
+[Collection(LoadHeavyCollection.Name)] // judged by times measured beside them: run alone
 public sealed class TokenizationOverHttpTests
 {
     private const int DocumentChars = 3_000_000;
