@@ -1,6 +1,5 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
-using FuncRerank.Tokenization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -72,8 +71,7 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
         catch (Exception e)
         {
             // Whatever went wrong, the process stays up and says why in /health and in every 503.
-            var expected = e is ModelFormatException or TokenizerLoadException or HubDownloadException or IOException
-                or UnauthorizedAccessException or ArgumentException or InvalidOperationException;
+            var expected = ModelLoadFailure.IsExpected(e);
             var reason = e.Message.TrimEnd();
             // A failure under Reranker:Device=cuda reads with the GPU, driver and CUDA versions this replica met.
             if (state.Gpu is { } gpu && LoadFailureAdvice.IsCuda(settings.Device))
