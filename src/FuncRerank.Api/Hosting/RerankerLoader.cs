@@ -85,11 +85,10 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
     /// <summary>Reranker:ModelPath as given, else the Hub snapshot of Reranker:ModelId (default Qwen3-Reranker-0.6B), downloaded if needed.</summary>
     private string ResolveModelDirectory(RerankerSettings settings)
     {
-        if (!string.IsNullOrWhiteSpace(settings.ModelPath))
-            return settings.ModelPath;
-        var modelId = string.IsNullOrWhiteSpace(settings.ModelId) ? RerankerSettings.DefaultModelId : settings.ModelId;
-        var progress = new Progress<DownloadProgress>(p => Report($"downloading {modelId}: {p.File}", p.BytesDone, p.BytesTotal));
-        return new HubDownloader(new HubOptions(), logger: logger).DownloadAsync(modelId, progress, CancellationToken.None).GetAwaiter().GetResult();
+        var location = string.IsNullOrWhiteSpace(settings.ModelPath)
+            ? ModelLocation.Hub(string.IsNullOrWhiteSpace(settings.ModelId) ? RerankerSettings.DefaultModelId : settings.ModelId)
+            : ModelLocation.Local(settings.ModelPath);
+        return location.Resolve(new Progress<DownloadProgress>(p => Report($"downloading {location.HubId}: {p.File}", p.BytesDone, p.BytesTotal)), logger);
     }
 
     /// <summary>Progress goes to /health as it happens and to the log every quarter, so a slow start can be followed in both.</summary>
