@@ -17,7 +17,7 @@ internal sealed partial class MarkdownPage
     public string Path { get; }
 
     /// <summary>The text with fenced code blocks removed.</summary>
-    public string Prose { get; }
+    private string Prose { get; }
 
     public static MarkdownPage Read(string path) => new(path, FencedBlock().Replace(File.ReadAllText(path), ""));
 
