@@ -120,11 +120,14 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             writer.WriteString("execution_provider", reranker.ExecutionProviderName);
             writer.WriteString("execution_provider_reason", reranker.DeviceReason);
             writer.WriteString("gpu", state.Gpu?.Describe());
-            // What waits for the model now (pairs in the running batch are not counted).
+            // What waits for the model now (pairs in the running batch are not counted), and the requests still being
+            // tokenized with the tokens they reserved so far: max_queued_tokens bounds tokens + reserved_tokens.
             writer.WriteStartObject("queue");
             writer.WriteNumber("requests", queue.Requests);
             writer.WriteNumber("pairs", queue.Pairs);
             writer.WriteNumber("tokens", queue.Tokens);
+            writer.WriteNumber("tokenizing", queue.Tokenizing);
+            writer.WriteNumber("reserved_tokens", queue.ReservedTokens);
             writer.WriteEndObject();
             writer.WriteEndObject();
         });
