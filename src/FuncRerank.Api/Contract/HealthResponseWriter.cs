@@ -27,12 +27,15 @@ public static class HealthResponseWriter
         writer.WriteString("execution_provider", health.ExecutionProvider);
         writer.WriteString("execution_provider_reason", health.ExecutionProviderReason);
         writer.WriteString("gpu", health.Gpu);
-        // What waits for the model now (pairs in the running batch are not counted).
+        // What waits for the model now (pairs in the running batch are not counted), and the requests still being
+        // tokenized with the tokens they reserved so far: max_queued_tokens bounds tokens + reserved_tokens.
         var queue = health.Queue;
         writer.WriteStartObject("queue");
         writer.WriteNumber("requests", queue.Requests);
         writer.WriteNumber("pairs", queue.Pairs);
         writer.WriteNumber("tokens", queue.Tokens);
+        writer.WriteNumber("tokenizing", queue.Tokenizing);
+        writer.WriteNumber("reserved_tokens", queue.ReservedTokens);
         writer.WriteEndObject();
         writer.WriteEndObject();
     }

@@ -27,7 +27,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Rerank(HttpContext context) => _pipeline.ServeAsync(context, async (reranker, cancellationToken) =>
     {
         using var body = await _pipeline.ReadJsonBodyAsync(context, cancellationToken);
-        var request = RerankRequestParser.Parse(body.RootElement, LimitsFor(reranker));
+        var request = RerankRequestParser.Parse(body.RootElement, LimitsFor(reranker), cancellationToken);
         var field = request.Dialect == RerankDialect.Tei ? "texts" : "documents";
         var scored = await PairScoring.ScoreAsync(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring,
             i => $"{field}[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, field), cancellationToken);
@@ -38,7 +38,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Score(HttpContext context) => _pipeline.ServeAsync(context, async (reranker, cancellationToken) =>
     {
         using var body = await _pipeline.ReadJsonBodyAsync(context, cancellationToken);
-        var request = ScoreRequestParser.Parse(body.RootElement, LimitsFor(reranker));
+        var request = ScoreRequestParser.Parse(body.RootElement, LimitsFor(reranker), cancellationToken);
         var scored = await PairScoring.ScoreAsync(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring,
             i => $"text_2[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, "text_2"), cancellationToken);
         RequestPipeline.SetTimingHeaders(context, scored);

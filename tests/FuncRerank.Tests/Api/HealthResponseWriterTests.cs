@@ -5,7 +5,7 @@ using static FuncRerank.Tests.Api.ContractJson;
 
 namespace FuncRerank.Tests.Api;
 
-/// <summary><c>GET /health</c>'s 200 body: the replica's device and why, its GPU, and what waits in its queue.</summary>
+/// <summary><c>GET /health</c>'s 200 body: the replica's device and why, its GPU, what waits in its queue and what is still being tokenized.</summary>
 public sealed class HealthResponseWriterTests
 {
     [Fact]
@@ -13,7 +13,7 @@ public sealed class HealthResponseWriterTests
     {
         var health = new ServerHealth("Qwen3-Reranker-0.6B", ExecutionDevice.Cuda, "CUDAExecutionProvider",
             "the device asked for is cuda and the CUDA provider loaded on device 0",
-            "Tesla T4, 15,360 MiB; driver 580.65.06 (CUDA 13.0); CUDA runtime 13.0", new QueueStatus(Requests: 3, Pairs: 120, Tokens: 51_234));
+            "Tesla T4, 15,360 MiB; driver 580.65.06 (CUDA 13.0); CUDA runtime 13.0", new QueueStatus(Requests: 3, Pairs: 120, Tokens: 51_234, Tokenizing: 2, ReservedTokens: 9_876));
 
         var body = Written(writer => HealthResponseWriter.Write(writer, health));
 
@@ -27,7 +27,7 @@ public sealed class HealthResponseWriterTests
               "execution_provider": "CUDAExecutionProvider",
               "execution_provider_reason": "the device asked for is cuda and the CUDA provider loaded on device 0",
               "gpu": "Tesla T4, 15,360 MiB; driver 580.65.06 (CUDA 13.0); CUDA runtime 13.0",
-              "queue": {"requests": 3, "pairs": 120, "tokens": 51234}
+              "queue": {"requests": 3, "pairs": 120, "tokens": 51234, "tokenizing": 2, "reserved_tokens": 9876}
             }
             """), body), body.GetRawText());
     }
@@ -41,6 +41,6 @@ public sealed class HealthResponseWriterTests
 
         Assert.Equal("cpu", body.GetProperty("device").GetString());
         Assert.Equal(JsonValueKind.Null, body.GetProperty("gpu").ValueKind);
-        Assert.True(JsonElement.DeepEquals(Parse("""{"requests": 0, "pairs": 0, "tokens": 0}"""), body.GetProperty("queue")));
+        Assert.True(JsonElement.DeepEquals(Parse("""{"requests": 0, "pairs": 0, "tokens": 0, "tokenizing": 0, "reserved_tokens": 0}"""), body.GetProperty("queue")));
     }
 }
