@@ -27,31 +27,3 @@ public sealed record BatchSchedulerOptions
     /// </summary>
     public long MaxQueuedTokens { get; init; } = DefaultMaxQueuedTokens;
 }
-
-/// <summary>What waits for a forward pass right now (pairs in the running batch are no longer counted).</summary>
-public readonly record struct QueueStatus(int Requests, int Pairs, long Tokens);
-
-/// <summary>
-/// A request's logits in its rows' order, and what its pairs spent, averaged over them as TEI reports it: waiting
-/// (submission to the start of the pair's batch) and in the forward pass (the batch's duration).
-/// </summary>
-public sealed record ScheduledLogits(float[] Logits, TimeSpan QueueTime, TimeSpan InferenceTime);
-
-/// <summary>The queue is at its bound; the caller should answer 429 with <see cref="RetryAfter"/>.</summary>
-public sealed class QueueFullException(long queuedTokens, long requestTokens, long maxQueuedTokens, TimeSpan retryAfter)
-    : Exception($"the server is busy: {queuedTokens} prompt tokens are waiting and this request adds {requestTokens}, " +
-                $"over the queue's limit of {maxQueuedTokens}; retry in {retryAfter.TotalSeconds:0} s")
-{
-    public long QueuedTokens { get; } = queuedTokens;
-
-    public long RequestTokens { get; } = requestTokens;
-
-    public long MaxQueuedTokens { get; } = maxQueuedTokens;
-
-    /// <summary>Time to drain what waits now at the recent throughput, between 1 and 60 s.</summary>
-    public TimeSpan RetryAfter { get; } = retryAfter;
-}
-
-/// <summary>The forward pass that held some of this request's pairs failed; the batch's other requests failed with it, no other.</summary>
-public sealed class BatchFailedException(int batchRows, Exception inner)
-    : Exception($"a batch of {batchRows} pairs failed: {inner.Message}", inner);
