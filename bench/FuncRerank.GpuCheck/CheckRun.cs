@@ -108,7 +108,7 @@ internal static class CheckRun
         using var peak = options.Device == ExecutionDevice.Cuda ? new GpuMemoryPeak(0) : null;
         var watch = Stopwatch.StartNew();
         using var scorer = OnnxScorer.Open(directory, new ScorerOptions { Device = options.Device, RequireCuda = true }, NullLogger.Instance);
-        var budgets = scorer.DefaultBudgets(graph.Precision);
+        var budgets = scorer.DefaultBudgets;
         report.Session(graph, watch.Elapsed, scorer.GpuMemoryAtLoad, budgets);
         log.WriteLine($"{graph.Name} on {scorer.ExecutionProviderName}: loaded in {watch.Elapsed.TotalSeconds:F1} s; budgets {budgets.MaxBatchTokens} tokens, " +
                       $"{budgets.MaxAttentionCells} cells ({budgets.Reason})");

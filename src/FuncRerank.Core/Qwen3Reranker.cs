@@ -26,7 +26,6 @@ public sealed class Qwen3Reranker : IDisposable
         Device = device;
         DeviceReason = deviceReason;
         _scorer = scorer;
-        Batching = batching;
         _scheduler = new BatchScheduler(scorer, batching, logger);
     }
 
@@ -39,7 +38,7 @@ public sealed class Qwen3Reranker : IDisposable
     public ExecutionDevice Device { get; }
 
     /// <summary>The budgets batches keep to: the configured ones, else the execution provider's defaults.</summary>
-    public BatchSchedulerOptions Batching { get; }
+    public BatchBudgets Batching => _scheduler.Budgets;
 
     /// <summary>What waits for a forward pass now, across every caller.</summary>
     public QueueStatus Queue => _scheduler.Queue;
@@ -69,11 +68,8 @@ public sealed class Qwen3Reranker : IDisposable
                                                $"but tokenizer.json gives {tokenizer.YesTokenId}/{tokenizer.NoTokenId}/{tokenizer.PadTokenId}");
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
-            var defaults = scorer.DefaultBudgets(ModelPrecisionNames.Parse(manifest.Dtype));
-            var batching = defaults.Apply(options.MaxBatchTokens, options.MaxAttentionCells, options.MaxQueuedTokens);
-            logger.LogInformation("Batches keep to {MaxBatchTokens} padded tokens and {MaxAttentionCells} attention cells (defaults: {Reason})",
-                batching.MaxBatchTokens, batching.MaxAttentionCells, defaults.Reason);
-            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer, batching, logger);
+            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer,
+                options.Batching, logger);
         }
         catch
         {
@@ -83,6 +79,8 @@ public sealed class Qwen3Reranker : IDisposable
 
         try
         {
+            logger.LogInformation("Batches keep to {MaxBatchTokens} padded tokens and {MaxAttentionCells} attention cells (defaults: {Reason})",
+                reranker.Batching.MaxBatchTokens, reranker.Batching.MaxAttentionCells, reranker.Batching.Reason);
             // The first run of a session pays for kernel selection and arena growth; pay it before reporting ready.
             reranker.Score("warm-up", ["warm-up"]);
             return reranker;

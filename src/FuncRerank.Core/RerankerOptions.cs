@@ -4,6 +4,7 @@ using FuncRerank.Prompting;
 
 namespace FuncRerank;
 
+/// <summary>How <see cref="Qwen3Reranker.Load"/> builds, opens and batches the model (every host, the CLI and the bench map their settings to it in one place: FuncRerank.Api's RerankerSettings.ToRerankerOptions).</summary>
 public sealed record RerankerOptions
 {
     /// <summary>dtype of the graph built from a Hugging Face checkpoint; a built directory keeps its own.</summary>
@@ -12,17 +13,8 @@ public sealed record RerankerOptions
     /// <summary>Prompt length limit in tokens (the model card's 8192); the document is cut, the template never is.</summary>
     public int MaxLength { get; init; } = RerankPrompt.DefaultMaxLength;
 
-    /// <summary>Padded tokens per forward pass; null: the execution provider's default (<see cref="BatchBudgets"/>).</summary>
-    public int? MaxBatchTokens { get; init; }
-
-    /// <summary>
-    /// Rows × longest row² per forward pass: bounds attention's transient memory (see <see cref="BatchSchedulerOptions"/>);
-    /// null: the execution provider's default (<see cref="BatchBudgets"/>).
-    /// </summary>
-    public long? MaxAttentionCells { get; init; }
-
-    /// <summary>Prompt tokens that may wait for a forward pass before requests are refused (see <see cref="BatchSchedulerOptions"/>).</summary>
-    public long MaxQueuedTokens { get; init; } = BatchSchedulerOptions.DefaultMaxQueuedTokens;
+    /// <summary>Batch budgets and the queue's bound; an unset budget is the execution provider's default.</summary>
+    public BatchSchedulerOptions Batching { get; init; } = new();
 
     public ScorerOptions Scorer { get; init; } = new();
 

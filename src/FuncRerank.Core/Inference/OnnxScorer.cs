@@ -225,9 +225,9 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     }
 
     /// <summary>The batch budgets for this session when the configuration sets none (see <see cref="BatchBudgets"/>).</summary>
-    public BatchBudgets DefaultBudgets(ModelPrecision precision) =>
+    public BatchBudgets DefaultBudgets =>
         Device == ExecutionDevice.Cuda && GpuMemoryAtLoad is { } memory
-            ? BatchBudgets.ForCuda(Manifest.Architecture, precision, AttentionByLengths, memory)
+            ? BatchBudgets.ForCuda(Manifest.Architecture, ModelPrecisionNames.Parse(Manifest.Dtype), AttentionByLengths, memory)
             : BatchBudgets.Cpu;
 
     /// <summary>A CPU scorer whose session settings are the service's plus <paramref name="tune"/>: the benchmark's levers.</summary>
