@@ -259,7 +259,7 @@ internal static class BenchRun
             var prompts = request.Documents.Select(d => Reranker.Prompt.Build(request.Query, d, request.Instruction)).ToArray();
             record.TokenizeSeconds = watch.Elapsed.TotalSeconds;
             record.Prompts = prompts;
-            record.Batches = BatchPlanner.PlanAlone(prompts.Select(p => p.Length).ToArray(), MaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells);
+            record.Batches = ServerBatches.PlanAlone(prompts.Select(p => p.Length).ToArray(), MaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells);
             record.MaxBatchTokens = MaxBatchTokens;
             watch.Restart();
             record.Logits = Reranker.Score(prompts).Select(s => s.Logit).ToArray();

@@ -18,7 +18,8 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     private readonly InferenceSession _session;
     private readonly long _padTokenId;
 
-    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
+    /// <summary>A scorer over a session opened elsewhere (the benchmark's tuned sessions); it owns the session.</summary>
+    internal OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
     {
         _session = session;
         Manifest = manifest;
@@ -230,18 +231,9 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
             ? BatchBudgets.ForCuda(Manifest.Architecture, ModelPrecisionNames.Parse(Manifest.Dtype), AttentionByLengths, memory)
             : BatchBudgets.Cpu;
 
-    /// <summary>A CPU scorer whose session settings are the service's plus <paramref name="tune"/>: the benchmark's levers.</summary>
-    internal static OnnxScorer OpenTuned(string builtDirectory, ScorerOptions options, Action<SessionOptions>? tune)
-    {
-        var graphPath = Path.Combine(builtDirectory, RerankerManifest.GraphFileName);
-        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false, tune), RerankerManifest.Load(builtDirectory), ExecutionDevice.Cpu,
-            "tuned for a benchmark");
-    }
-
-    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda, Action<SessionOptions>? tune = null)
+    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda)
     {
         using var sessionOptions = CreateSessionOptions(options, useCuda);
-        tune?.Invoke(sessionOptions);
         try
         {
             return new InferenceSession(graphPath, sessionOptions);
