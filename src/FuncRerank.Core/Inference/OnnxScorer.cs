@@ -65,7 +65,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
                 return new OnnxScorer(session, manifest, ExecutionDevice.Cuda,
                         $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}")
                     {
-                        GpuMemoryAtLoad = CudaMemory.Read(options.CudaDeviceId),
+                        GpuMemoryAtLoad = CudaRuntime.Memory(options.CudaDeviceId),
                     }
                     .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
             }
