@@ -28,8 +28,9 @@ public sealed record BatchSchedulerOptions
     public long? MaxAttentionCells { get; init; }
 
     /// <summary>
-    /// Prompt tokens that may wait for a forward pass. A request that would go over it is refused at once
-    /// (<see cref="QueueFullException"/>); a request larger than the whole bound is taken only when nothing waits.
+    /// Prompt tokens that may wait for a forward pass, counting those of requests still building their prompts. A
+    /// request that would go over it is refused at once (<see cref="QueueFullException"/>), as soon as its tokens are
+    /// known; a request larger than the whole bound is taken only when nothing else waits or is reserved.
     /// </summary>
     public long MaxQueuedTokens { get; init; } = DefaultMaxQueuedTokens;
 }

@@ -1,8 +1,12 @@
 namespace FuncRerank.Inference;
 
-/// <summary>The queue is at its bound; the caller should answer 429 with <see cref="RetryAfter"/>.</summary>
+/// <summary>
+/// The queue is at its bound; the caller should answer 429 with <see cref="RetryAfter"/>. <see cref="QueuedTokens"/> counts
+/// the tokens reserved by other requests still being tokenized; <see cref="RequestTokens"/> is what this request's tokens
+/// were known to be when it was refused (before all its prompts were built, a part of them).
+/// </summary>
 public sealed class QueueFullException(long queuedTokens, long requestTokens, long maxQueuedTokens, TimeSpan retryAfter)
-    : Exception($"the server is busy: {queuedTokens} prompt tokens are waiting and this request adds {requestTokens}, " +
+    : Exception($"the server is busy: {queuedTokens} prompt tokens are waiting or being tokenized and this request adds at least {requestTokens}, " +
                 $"over the queue's limit of {maxQueuedTokens}; retry in {retryAfter.TotalSeconds:0} s")
 {
     public long QueuedTokens { get; } = queuedTokens;
