@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
 using FuncRerank.Model;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -105,11 +106,13 @@ internal static class BenchRun
         var peak = peaks.Max(r => r.BestGflops);
         output.WriteLine($"  peak used below: {peak:F0} GFLOP/s");
 
-        using var reranker = Qwen3Reranker.Load(built, new RerankerOptions { MaxBatchTokens = settings.MaxBatchTokens }, NullLogger.Instance);
+        // In process as the server below runs: the same settings, through the same mapping.
+        var serving = new RerankerSettings { MaxBatchTokens = settings.MaxBatchTokens }.ToRerankerOptions();
+        using var reranker = Qwen3Reranker.Load(built, serving, NullLogger.Instance);
         // The "before" of the shared prefix: the same graph built without the prefix input, every row computing its whole prompt.
         var withoutPrefix = Levers.BuildGraphs(checkpoint, Path.Combine(settings.Work, "without-shared-prefix"),
             [("default, no shared prefix input", Qwen3GraphOptions.Default with { SharedPrefix = false })], output).Single().Directory;
-        using var unshared = Qwen3Reranker.Load(withoutPrefix, new RerankerOptions { MaxBatchTokens = settings.MaxBatchTokens }, NullLogger.Instance);
+        using var unshared = Qwen3Reranker.Load(withoutPrefix, serving, NullLogger.Instance);
         var replay = new Replay(reranker, unshared, settings.MaxBatchTokens);
         var mixes = new[]
         {
@@ -256,7 +259,7 @@ internal static class BenchRun
             var prompts = request.Documents.Select(d => Reranker.Prompt.Build(request.Query, d, request.Instruction)).ToArray();
             record.TokenizeSeconds = watch.Elapsed.TotalSeconds;
             record.Prompts = prompts;
-            record.Batches = BatchPlanner.PlanAlone(prompts.Select(p => p.Length).ToArray(), MaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells);
+            record.Batches = ServerBatches.PlanAlone(prompts.Select(p => p.Length).ToArray(), MaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells);
             record.MaxBatchTokens = MaxBatchTokens;
             watch.Restart();
             record.Logits = Reranker.Score(prompts).Select(s => s.Logit).ToArray();

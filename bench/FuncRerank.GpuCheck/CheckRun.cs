@@ -108,7 +108,7 @@ internal static class CheckRun
         using var peak = options.Device == ExecutionDevice.Cuda ? new GpuMemoryPeak(0) : null;
         var watch = Stopwatch.StartNew();
         using var scorer = OnnxScorer.Open(directory, new ScorerOptions { Device = options.Device, RequireCuda = true }, NullLogger.Instance);
-        var budgets = scorer.DefaultBudgets(graph.Precision);
+        var budgets = scorer.DefaultBudgets;
         report.Session(graph, watch.Elapsed, scorer.GpuMemoryAtLoad, budgets);
         log.WriteLine($"{graph.Name} on {scorer.ExecutionProviderName}: loaded in {watch.Elapsed.TotalSeconds:F1} s; budgets {budgets.MaxBatchTokens} tokens, " +
                       $"{budgets.MaxAttentionCells} cells ({budgets.Reason})");
@@ -145,11 +145,11 @@ internal static class CheckRun
 
     /// <summary>
     /// One untimed pass of the mix (kernel selection and arena growth on each new shape), then a timed one; each request's
-    /// prompts cut into batches as the server cuts a request that arrives alone (<see cref="BatchPlanner.PlanAlone"/>).
+    /// prompts cut into batches as the server cuts a request that arrives alone (<see cref="ServerBatches.PlanAlone"/>).
     /// </summary>
     private static MixResult TimeMix(OnnxScorer scorer, CheckMix mix, ModelShape shape, int maxBatchTokens, long maxAttentionCells, GpuMemoryPeak? peak)
     {
-        var plans = mix.Requests.Select(r => BatchPlanner.PlanAlone(r.Prompts.Select(p => p.Length).ToArray(), maxBatchTokens, maxAttentionCells)
+        var plans = mix.Requests.Select(r => ServerBatches.PlanAlone(r.Prompts.Select(p => p.Length).ToArray(), maxBatchTokens, maxAttentionCells)
             .Select(batch => batch.Select(i => r.Prompts[i]).ToArray()).ToArray()).ToArray();
         foreach (var batch in plans.SelectMany(p => p))
             scorer.ComputeLogits(batch);

@@ -56,7 +56,8 @@ internal static class CudaLibraries
     /// <summary>The device's compute capability ("9.0"), from the CUDA runtime.</summary>
     public static string? ComputeCapability(int device)
     {
-        if (!NativeLibrary.TryLoad("libcudart.so.13", out var handle) || !NativeLibrary.TryGetExport(handle, "cudaDeviceGetAttribute", out var function))
+        var function = CudaRuntime.Export("cudaDeviceGetAttribute");
+        if (function == IntPtr.Zero)
             return null;
         var attribute = Marshal.GetDelegateForFunctionPointer<DeviceGetAttribute>(function);
         // cudaDevAttrComputeCapabilityMajor = 75, cudaDevAttrComputeCapabilityMinor = 76.

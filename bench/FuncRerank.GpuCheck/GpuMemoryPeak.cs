@@ -26,7 +26,7 @@ internal sealed class GpuMemoryPeak : IDisposable
     {
         while (!_stop)
         {
-            if (CudaMemory.Read(_device) is { } memory)
+            if (CudaRuntime.Memory(_device) is { } memory)
                 InterlockedMax(memory.TotalBytes - memory.FreeBytes);
             Thread.Sleep(1);
         }
@@ -44,7 +44,7 @@ internal sealed class GpuMemoryPeak : IDisposable
     {
         _stop = true;
         _thread.Join();
-        if (CudaMemory.Read(_device) is { } memory)
+        if (CudaRuntime.Memory(_device) is { } memory)
             InterlockedMax(memory.TotalBytes - memory.FreeBytes);
     }
 }

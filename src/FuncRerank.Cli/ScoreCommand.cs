@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
-using FuncRerank.Inference;
+using FuncRerank.Api.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace FuncRerank.Cli;
@@ -24,13 +24,15 @@ internal static class ScoreCommand
         {
             using var logging = Logging.CreateFactory();
             var logger = logging.CreateLogger("funcrerank");
-            var options = new RerankerOptions
+            CliOptions.ParseDtype(result.GetValue(dtype)!);
+            CliOptions.ParseDevice(result.GetValue(device)!);
+            var options = new RerankerSettings
             {
-                Precision = CliOptions.ParseDtype(result.GetValue(dtype)!),
+                Dtype = result.GetValue(dtype)!,
+                Device = result.GetValue(device)!,
                 MaxLength = result.GetValue(maxLength),
-                CacheRoot = result.GetValue(cache),
-                Scorer = new ScorerOptions { Device = CliOptions.ParseDevice(result.GetValue(device)!) },
-            };
+                CacheDirectory = result.GetValue(cache),
+            }.ToRerankerOptions();
             var progress = new ConsoleProgress();
             var directory = model.Resolve(result, logger, progress);
             using var reranker = Qwen3Reranker.Load(directory, options, logger, progress);

@@ -6,37 +6,6 @@ using Microsoft.Extensions.Logging;
 
 namespace FuncRerank;
 
-public sealed record RerankerOptions
-{
-    /// <summary>dtype of the graph built from a Hugging Face checkpoint; a built directory keeps its own.</summary>
-    public ModelPrecision Precision { get; init; } = ModelPrecision.Float32;
-
-    /// <summary>Prompt length limit in tokens (the model card's 8192); the document is cut, the template never is.</summary>
-    public int MaxLength { get; init; } = RerankPrompt.DefaultMaxLength;
-
-    /// <summary>Padded tokens per forward pass; null: the execution provider's default (<see cref="BatchBudgets"/>).</summary>
-    public int? MaxBatchTokens { get; init; }
-
-    /// <summary>
-    /// Rows × longest row² per forward pass: bounds attention's transient memory (see <see cref="BatchSchedulerOptions"/>);
-    /// null: the execution provider's default (<see cref="BatchBudgets"/>).
-    /// </summary>
-    public long? MaxAttentionCells { get; init; }
-
-    /// <summary>Prompt tokens that may wait for a forward pass before requests are refused (see <see cref="BatchSchedulerOptions"/>).</summary>
-    public long MaxQueuedTokens { get; init; } = BatchSchedulerOptions.DefaultMaxQueuedTokens;
-
-    public ScorerOptions Scorer { get; init; } = new();
-
-    public string? CacheRoot { get; init; }
-}
-
-/// <summary>One scored (query, document) pair: <c>Score = sigmoid(Logit)</c>, the probability of "yes".</summary>
-public readonly record struct PairScore(float Logit, float Score, int PromptTokens);
-
-/// <summary>A request's scores in its prompts' order, with the mean time its pairs waited and spent in forward passes.</summary>
-public sealed record ScoredPrompts(PairScore[] Scores, TimeSpan QueueTime, TimeSpan InferenceTime);
-
 /// <summary>
 /// A Qwen3-Reranker ready to score: tokenizer, prompt template and ONNX session, loaded once and warmed, with the
 /// <see cref="BatchScheduler"/> that batches every caller's pairs together on the session. Safe for concurrent callers.
@@ -57,7 +26,6 @@ public sealed class Qwen3Reranker : IDisposable
         Device = device;
         DeviceReason = deviceReason;
         _scorer = scorer;
-        Batching = batching;
         _scheduler = new BatchScheduler(scorer, batching, logger);
     }
 
@@ -70,7 +38,7 @@ public sealed class Qwen3Reranker : IDisposable
     public ExecutionDevice Device { get; }
 
     /// <summary>The budgets batches keep to: the configured ones, else the execution provider's defaults.</summary>
-    public BatchSchedulerOptions Batching { get; }
+    public BatchBudgets Batching => _scheduler.Budgets;
 
     /// <summary>What waits for a forward pass now, across every caller.</summary>
     public QueueStatus Queue => _scheduler.Queue;
@@ -100,11 +68,8 @@ public sealed class Qwen3Reranker : IDisposable
                                                $"but tokenizer.json gives {tokenizer.YesTokenId}/{tokenizer.NoTokenId}/{tokenizer.PadTokenId}");
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
-            var defaults = scorer.DefaultBudgets(ModelPrecisionNames.Parse(manifest.Dtype));
-            var batching = defaults.Apply(options.MaxBatchTokens, options.MaxAttentionCells, options.MaxQueuedTokens);
-            logger.LogInformation("Batches keep to {MaxBatchTokens} padded tokens and {MaxAttentionCells} attention cells (defaults: {Reason})",
-                batching.MaxBatchTokens, batching.MaxAttentionCells, defaults.Reason);
-            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer, batching, logger);
+            reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer,
+                options.Batching, logger);
         }
         catch
         {
@@ -114,6 +79,8 @@ public sealed class Qwen3Reranker : IDisposable
 
         try
         {
+            logger.LogInformation("Batches keep to {MaxBatchTokens} padded tokens and {MaxAttentionCells} attention cells (defaults: {Reason})",
+                reranker.Batching.MaxBatchTokens, reranker.Batching.MaxAttentionCells, reranker.Batching.Reason);
             // The first run of a session pays for kernel selection and arena growth; pay it before reporting ready.
             reranker.Score("warm-up", ["warm-up"]);
             return reranker;

@@ -45,16 +45,7 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
         {
             var directory = ResolveModelDirectory(settings);
             logger.LogInformation("Loading the reranker from {Directory}", directory);
-            var rerankerOptions = new RerankerOptions
-            {
-                Precision = ModelPrecisionNames.Parse(settings.Dtype),
-                MaxLength = settings.MaxLength,
-                MaxBatchTokens = settings.MaxBatchTokens,
-                MaxAttentionCells = settings.MaxAttentionCells,
-                MaxQueuedTokens = settings.MaxQueuedTokens,
-                CacheRoot = settings.CacheDirectory,
-                Scorer = new ScorerOptions { Device = ExecutionDeviceNames.Parse(settings.Device), RequireCuda = settings.RequireCuda },
-            };
+            var rerankerOptions = settings.ToRerankerOptions();
             // Which GPU, driver and CUDA runtime this replica got, before anything can fail: the first deploy's answer.
             state.Gpu = GpuReport.Read();
             logger.LogInformation("GPU: {Gpu}", state.Gpu.Describe());

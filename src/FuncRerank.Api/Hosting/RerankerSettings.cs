@@ -1,3 +1,6 @@
+using FuncRerank.Inference;
+using FuncRerank.Model;
+
 namespace FuncRerank.Api.Hosting;
 
 /// <summary>
@@ -36,7 +39,7 @@ public sealed class RerankerSettings
     public long? MaxAttentionCells { get; set; }
 
     /// <summary>Prompt tokens that may wait for the model; a request that would go over gets 429 with Retry-After.</summary>
-    public long MaxQueuedTokens { get; set; } = Inference.BatchSchedulerOptions.DefaultMaxQueuedTokens;
+    public long MaxQueuedTokens { get; set; } = BatchSchedulerOptions.DefaultMaxQueuedTokens;
 
     /// <summary>
     /// Seconds a scoring request may take from its arrival to its reply before it gets 504 and its waiting pairs leave
@@ -71,6 +74,19 @@ public sealed class RerankerSettings
     public string FunctionsKeyDirectory { get; set; } = "/run/secrets/functions-keys";
 
     public string EffectiveModelName => ServedModelName ?? ModelIdentity;
+
+    /// <summary>
+    /// What <see cref="Qwen3Reranker.Load"/> takes from these settings: the one mapping the hosts' loader, the CLI and the
+    /// benchmark use. Throws <see cref="ArgumentException"/> for an unknown <see cref="Dtype"/> or <see cref="Device"/>.
+    /// </summary>
+    public RerankerOptions ToRerankerOptions() => new()
+    {
+        Precision = ModelPrecisionNames.Parse(Dtype),
+        MaxLength = MaxLength,
+        Batching = new BatchSchedulerOptions { MaxBatchTokens = MaxBatchTokens, MaxAttentionCells = MaxAttentionCells, MaxQueuedTokens = MaxQueuedTokens },
+        Scorer = new ScorerOptions { Device = ExecutionDeviceNames.Parse(Device), RequireCuda = RequireCuda },
+        CacheRoot = CacheDirectory,
+    };
 
     /// <summary>The Hub id, or a local model's directory name: its path on this machine is nobody's business but the operator's.</summary>
     public string ModelIdentity =>

@@ -51,11 +51,10 @@ public sealed record BatchBudgets(int MaxBatchTokens, long MaxAttentionCells, st
 
     public static long AttentionBytesPerCell(Qwen3Config config) => 8L * config.NumAttentionHeads + 8;
 
-    /// <summary>What a batch keeps to: the configured value where there is one, else this default.</summary>
-    public BatchSchedulerOptions Apply(int? maxBatchTokens, long? maxAttentionCells, long maxQueuedTokens) => new()
+    /// <summary>What a batch keeps to: the configured budget where there is one, else this default (<see cref="Reason"/> still says where the defaults came from).</summary>
+    public BatchBudgets Apply(BatchSchedulerOptions configured) => this with
     {
-        MaxBatchTokens = maxBatchTokens ?? MaxBatchTokens,
-        MaxAttentionCells = maxAttentionCells ?? MaxAttentionCells,
-        MaxQueuedTokens = maxQueuedTokens,
+        MaxBatchTokens = configured.MaxBatchTokens ?? MaxBatchTokens,
+        MaxAttentionCells = configured.MaxAttentionCells ?? MaxAttentionCells,
     };
 }

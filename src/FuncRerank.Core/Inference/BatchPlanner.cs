@@ -20,26 +20,7 @@ public static class BatchPlanner
     /// </summary>
     public const double MaxPaddingRatio = 1.2;
 
-    /// <summary>
-    /// The batches this planner makes of one request's pairs when nothing else waits: sorted by length, each batch grown
-    /// around the shortest pair not yet planned. Index arrays into <paramref name="lengths"/>; for replaying the server's
-    /// work elsewhere (the benchmark's in-process and torch peers).
-    /// </summary>
-    public static List<int[]> PlanAlone(IReadOnlyList<int> lengths, int maxBatchTokens, long maxAttentionCells = long.MaxValue)
-    {
-        var order = Enumerable.Range(0, lengths.Count).OrderBy(i => lengths[i]).ToArray();
-        var batches = new List<int[]>();
-        var remaining = order.ToList();
-        while (remaining.Count > 0)
-        {
-            var (start, end) = Grow(remaining.Select(i => lengths[i]).ToArray(), 0, maxBatchTokens, maxAttentionCells);
-            batches.Add(remaining[start..end].ToArray());
-            remaining.RemoveRange(start, end - start);
-        }
-
-        return batches;
-    }
-
+    /// <summary>Grows the one batch that holds <paramref name="anchor"/> (see the class summary).</summary>
     /// <param name="maxAttentionCells">Bound on rows × width² (see <see cref="BatchSchedulerOptions.MaxAttentionCells"/>).</param>
     /// <returns>The run <c>[Start, End)</c> of <paramref name="sortedLengths"/> (ascending) to score together.</returns>
     public static (int Start, int End) Grow(IReadOnlyList<int> sortedLengths, int anchor, int maxBatchTokens, long maxAttentionCells = long.MaxValue)

@@ -57,9 +57,10 @@ public sealed class BatchScheduler : IDisposable
     public BatchScheduler(IBatchScorer scorer, BatchSchedulerOptions options, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(scorer);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxBatchTokens, 1);
+        Budgets = scorer.DefaultBudgets.Apply(options);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Budgets.MaxBatchTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxQueuedTokens, 1);
-        ArgumentOutOfRangeException.ThrowIfLessThan(options.MaxAttentionCells, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(Budgets.MaxAttentionCells, 1);
         _scorer = scorer;
         _options = options;
         _logger = logger ?? NullLogger.Instance;
@@ -67,6 +68,9 @@ public sealed class BatchScheduler : IDisposable
         _thread = new Thread(RunBatches) { IsBackground = true, Name = "FuncRerank batches" };
         _thread.Start();
     }
+
+    /// <summary>The budgets batches keep to: the configured ones, else the scorer's defaults for its execution provider.</summary>
+    public BatchBudgets Budgets { get; }
 
     public QueueStatus Queue
     {
@@ -363,7 +367,7 @@ public sealed class BatchScheduler : IDisposable
 
         var cut = new List<Candidate>();
         long cutTokens = 0;
-        var window = 2L * _options.MaxBatchTokens;
+        var window = 2L * Budgets.MaxBatchTokens;
         while (cutTokens < window && heads.TryDequeue(out var head, out _))
         {
             var (submission, position) = head;
@@ -379,7 +383,7 @@ public sealed class BatchScheduler : IDisposable
         cut.Sort((a, b) => a.Length != b.Length ? a.Length.CompareTo(b.Length)
             : a.Key != b.Key ? a.Key.CompareTo(b.Key)
             : a.Submission.Sequence.CompareTo(b.Submission.Sequence));
-        var (start, end) = BatchPlanner.Grow(cut.Select(c => c.Length).ToArray(), cut.IndexOf(anchor), _options.MaxBatchTokens, _options.MaxAttentionCells);
+        var (start, end) = BatchPlanner.Grow(cut.Select(c => c.Length).ToArray(), cut.IndexOf(anchor), Budgets.MaxBatchTokens, Budgets.MaxAttentionCells);
 
         var members = cut.GetRange(start, end - start);
         foreach (var member in members)

@@ -8,8 +8,9 @@ namespace FuncRerank.Inference;
 /// Which GPU the process sees, read from NVIDIA's management library (NVML, <c>libnvidia-ml.so.1</c>, which the GPU
 /// host puts in the container with its driver), the CUDA driver library the process loads (<c>libcuda.so.1</c>: the
 /// host's, or the image's forward-compatibility copy, cuda-compat-13-0, under an older driver) and the CUDA runtime the
-/// CUDA provider links (<c>libcudart.so.13</c>). Microsoft's page on Functions with serverless GPUs states a platform
-/// CUDA runtime of 12.x, and ONNX Runtime 1.31's CUDA provider needs 13.0: this line says which case a replica is in.
+/// CUDA provider links (<c>libcudart.so.13</c>, through <see cref="CudaRuntime"/>). Microsoft's page on Functions with
+/// serverless GPUs states a platform CUDA runtime of 12.x, and ONNX Runtime 1.31's CUDA provider needs 13.0: this line
+/// says which case a replica is in.
 /// Absent pieces are null, with <see cref="Unavailable"/> saying why.
 /// </summary>
 /// <param name="DriverCudaVersion">The CUDA version the host's driver supports (NVML), e.g. 12020 for 12.2.</param>
@@ -19,7 +20,6 @@ public sealed record GpuReport(string? Name, long? MemoryBytes, string? DriverVe
     int? RuntimeCudaVersion, string? Unavailable)
 {
     public const string ManagementLibrary = "libnvidia-ml.so.1";
-    public const string RuntimeLibrary = "libcudart.so.13";
 
     /// <summary>One line for the log, /health and /info: "Tesla T4, 15,360 MiB; driver 580.65.06 (CUDA 13.0); CUDA runtime 13.0".</summary>
     public string Describe()
@@ -33,7 +33,7 @@ public sealed record GpuReport(string? Name, long? MemoryBytes, string? DriverVe
         if (LoadedCudaVersion is { } loaded && loaded != DriverCudaVersion)
             text.Append($"; libcuda.so.1 in use reports CUDA {CudaEnvironment.FormatVersion(loaded)}" +
                         (DriverCudaVersion is not null && loaded > DriverCudaVersion ? " (forward compatibility)" : ""));
-        text.Append(RuntimeCudaVersion is { } runtime ? $"; CUDA runtime {CudaEnvironment.FormatVersion(runtime)}" : $"; no CUDA runtime ({RuntimeLibrary})");
+        text.Append(RuntimeCudaVersion is { } runtime ? $"; CUDA runtime {CudaEnvironment.FormatVersion(runtime)}" : $"; no CUDA runtime ({CudaRuntime.Library})");
         if ((LoadedCudaVersion ?? DriverCudaVersion) is { } usable && usable < CudaEnvironment.RequiredDriverCudaVersion)
             text.Append($"; ONNX Runtime 1.31's CUDA provider needs CUDA {CudaEnvironment.FormatVersion(CudaEnvironment.RequiredDriverCudaVersion)}: it cannot run here");
         if (Unavailable is not null)
@@ -44,7 +44,7 @@ public sealed record GpuReport(string? Name, long? MemoryBytes, string? DriverVe
     /// <summary>Reads this machine: NVML for the GPU and driver, cuDriverGetVersion, cudaRuntimeGetVersion.</summary>
     public static GpuReport Read()
     {
-        var runtime = RuntimeVersion();
+        var runtime = CudaRuntime.Version();
         var loaded = CudaEnvironment.DriverCudaVersion();
         if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad(ManagementLibrary, out var nvml))
             return new GpuReport(null, null, null, null, loaded, runtime, $"{ManagementLibrary} does not load: no NVIDIA driver in this container");
@@ -89,15 +89,6 @@ public sealed record GpuReport(string? Name, long? MemoryBytes, string? DriverVe
             if (shutdown is not null)
                 shutdown();
         }
-    }
-
-    private static unsafe int? RuntimeVersion()
-    {
-        if (!OperatingSystem.IsLinux() || !NativeLibrary.TryLoad(RuntimeLibrary, out var cudart))
-            return null;
-        var get = (delegate* unmanaged<int*, int>)Export(cudart, "cudaRuntimeGetVersion");
-        int version;
-        return get is not null && get(&version) == 0 ? version : null;
     }
 
     private static IntPtr Export(IntPtr library, string name) => NativeLibrary.TryGetExport(library, name, out var address) ? address : IntPtr.Zero;

@@ -9,4 +9,7 @@ public interface IBatchScorer
 {
     /// <summary>Scores one batch. Cancelling may stop a run midway, which then throws <see cref="OperationCanceledException"/>.</summary>
     float[] ComputeLogits(IReadOnlyList<int[]> rows, CancellationToken cancellationToken = default);
+
+    /// <summary>The batch budgets for this scorer's device when the configuration sets none (see <see cref="BatchBudgets"/>).</summary>
+    BatchBudgets DefaultBudgets => BatchBudgets.Cpu;
 }

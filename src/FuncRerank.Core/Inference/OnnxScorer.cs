@@ -18,7 +18,8 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     private readonly InferenceSession _session;
     private readonly long _padTokenId;
 
-    private OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
+    /// <summary>A scorer over a session opened elsewhere (the benchmark's tuned sessions); it owns the session.</summary>
+    internal OnnxScorer(InferenceSession session, RerankerManifest manifest, ExecutionDevice device, string deviceReason)
     {
         _session = session;
         Manifest = manifest;
@@ -64,7 +65,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
                 return new OnnxScorer(session, manifest, ExecutionDevice.Cuda,
                         $"the device asked for is cuda and the CUDA provider loaded on device {options.CudaDeviceId}")
                     {
-                        GpuMemoryAtLoad = CudaMemory.Read(options.CudaDeviceId),
+                        GpuMemoryAtLoad = CudaRuntime.Memory(options.CudaDeviceId),
                     }
                     .Logged(logger, "CUDA device {Device}", options.CudaDeviceId);
             }
@@ -225,23 +226,14 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
     }
 
     /// <summary>The batch budgets for this session when the configuration sets none (see <see cref="BatchBudgets"/>).</summary>
-    public BatchBudgets DefaultBudgets(ModelPrecision precision) =>
+    public BatchBudgets DefaultBudgets =>
         Device == ExecutionDevice.Cuda && GpuMemoryAtLoad is { } memory
-            ? BatchBudgets.ForCuda(Manifest.Architecture, precision, AttentionByLengths, memory)
+            ? BatchBudgets.ForCuda(Manifest.Architecture, ModelPrecisionNames.Parse(Manifest.Dtype), AttentionByLengths, memory)
             : BatchBudgets.Cpu;
 
-    /// <summary>A CPU scorer whose session settings are the service's plus <paramref name="tune"/>: the benchmark's levers.</summary>
-    internal static OnnxScorer OpenTuned(string builtDirectory, ScorerOptions options, Action<SessionOptions>? tune)
-    {
-        var graphPath = Path.Combine(builtDirectory, RerankerManifest.GraphFileName);
-        return new OnnxScorer(CreateSession(graphPath, options, useCuda: false, tune), RerankerManifest.Load(builtDirectory), ExecutionDevice.Cpu,
-            "tuned for a benchmark");
-    }
-
-    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda, Action<SessionOptions>? tune = null)
+    private static InferenceSession CreateSession(string graphPath, ScorerOptions options, bool useCuda)
     {
         using var sessionOptions = CreateSessionOptions(options, useCuda);
-        tune?.Invoke(sessionOptions);
         try
         {
             return new InferenceSession(graphPath, sessionOptions);

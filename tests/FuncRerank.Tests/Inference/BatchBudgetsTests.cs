@@ -60,9 +60,9 @@ public class BatchBudgetsTests
         Assert.Equal(long.MaxValue, budgets.MaxAttentionCells);
         Assert.Contains("no attention budget", budgets.Reason);
 
-        var applied = budgets.Apply(4096, null, 1000);
-        Assert.Equal((4096, long.MaxValue, 1000L), (applied.MaxBatchTokens, applied.MaxAttentionCells, applied.MaxQueuedTokens));
-        applied = budgets.Apply(null, 123, 1000);
+        var applied = budgets.Apply(new BatchSchedulerOptions { MaxBatchTokens = 4096 });
+        Assert.Equal((4096, long.MaxValue), (applied.MaxBatchTokens, applied.MaxAttentionCells));
+        applied = budgets.Apply(new BatchSchedulerOptions { MaxAttentionCells = 123 });
         Assert.Equal((65536, 123L), (applied.MaxBatchTokens, applied.MaxAttentionCells));
     }
 }

@@ -17,7 +17,7 @@ public class Qwen3RerankerTests
     {
         var checkpoint = ReferenceCheckpoint.Load("tiny-bf16-tied-mqa");
         // A budget of one short prompt forces one pair per run; the default packs them all into one batch.
-        using var onePerBatch = Load(checkpoint.Name, new RerankerOptions { MaxBatchTokens = 80 });
+        using var onePerBatch = Load(checkpoint.Name, new RerankerOptions { Batching = new() { MaxBatchTokens = 80 } });
         using var packed = Load(checkpoint.Name);
         Assert.Equal(80, onePerBatch.Batching.MaxBatchTokens); // configured
         Assert.Equal(BatchBudgets.Cpu.MaxBatchTokens, packed.Batching.MaxBatchTokens); // unset: the CPU's default
