@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
+using FuncRerank.Launcher;
 using FuncRerank.Model;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -121,7 +122,7 @@ internal static class BenchRun
         };
         var warmUp = Workload.Generate(Workload.Mixed(1), reranker.Tokenizer, settings.Seed + 100).Requests[0];
 
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             ["Reranker__MaxBatchTokens"] = settings.MaxBatchTokens.ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
@@ -129,7 +130,7 @@ internal static class BenchRun
         };
         var results = new List<(RequestMix Mix, RequestRecord[] Records, double WallSeconds)>();
         long? serverPeak;
-        using (var server = await ServerProcess.StartAsync(built, environment, TimeSpan.FromMinutes(3)))
+        using (var server = await StandaloneServer.StartAsync(environment, waitUntilReady: true, TimeSpan.FromMinutes(3), "--model", built))
         using (var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(10) })
         {
             output.WriteLine($"server: funcrerank serve (pid {server.ProcessId}) on {server.BaseAddress}, MaxBatchTokens {settings.MaxBatchTokens}");
@@ -192,7 +193,7 @@ internal static class BenchRun
                 output.WriteLine($"  {mix.Name}: {mix.Requests.Length} requests over HTTP in {wall:F1} s");
             }
 
-            serverPeak = server.PeakResidentBytes();
+            serverPeak = server.PeakResidentBytes;
         }
 
         var torch = new List<TorchResult?>();

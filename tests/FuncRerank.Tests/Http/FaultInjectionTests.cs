@@ -1,6 +1,7 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using FuncRerank.Launcher;
 using FuncRerank.Model;
 using FuncRerank.Tests.Model;
 using FuncRerank.Tests.TestSupport;
