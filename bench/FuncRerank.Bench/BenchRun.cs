@@ -5,6 +5,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Store;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Bench;

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FuncRerank.Bench;

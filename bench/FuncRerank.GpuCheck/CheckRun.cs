@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FuncRerank.Bench;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 

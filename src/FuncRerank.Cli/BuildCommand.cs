@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 using FuncRerank.Tokenization;
 
 namespace FuncRerank.Cli;

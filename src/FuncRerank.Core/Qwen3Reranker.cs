@@ -1,5 +1,7 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Store;
 using FuncRerank.Prompting;
 using FuncRerank.Tokenization;
 using Microsoft.Extensions.Logging;

@@ -1,4 +1,5 @@
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

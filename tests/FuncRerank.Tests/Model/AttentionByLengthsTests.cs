@@ -1,6 +1,7 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
-using FuncRerank.Onnx.Proto;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Building.Proto;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -2,6 +2,7 @@ using FuncRerank.Tests.TestSupport;
 using System.Collections.Concurrent;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.Model;

@@ -2,6 +2,7 @@ using FuncRerank.Tests.TestSupport;
 using System.Buffers.Binary;
 using System.Text;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 
 namespace FuncRerank.Tests.Model;
 

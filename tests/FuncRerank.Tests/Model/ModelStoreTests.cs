@@ -1,6 +1,7 @@
 using FuncRerank.Tests.TestSupport;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.Model;

@@ -1,5 +1,6 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 

@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// The Hub's HTTP conventions in one place: the token goes only to the Hub's own origin (never to the CDN a file

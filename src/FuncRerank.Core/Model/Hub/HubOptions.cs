@@ -1,4 +1,6 @@
-namespace FuncRerank.Model;
+using FuncRerank.Model.Store;
+
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// Where and how <see cref="HubDownloader"/> fetches a model. The defaults read the environment variables

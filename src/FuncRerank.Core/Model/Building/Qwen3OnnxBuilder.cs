@@ -1,9 +1,8 @@
-using FuncRerank.Onnx;
-using FuncRerank.Onnx.Proto;
+using FuncRerank.Model.Building.Proto;
 using Google.Protobuf;
-using DataType = FuncRerank.Onnx.Proto.TensorProto.Types.DataType;
+using DataType = FuncRerank.Model.Building.Proto.TensorProto.Types.DataType;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Building;
 
 public sealed record BuildProgress(string Stage, long BytesDone, long BytesTotal);
 

@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Store;
 
 /// <summary>
 /// Turns what the user points at into a directory holding a built ONNX model. A built directory (it has
