@@ -178,6 +178,3 @@ internal sealed class HubHttp
     private bool IsHub(Uri uri) =>
         Uri.Compare(uri, _endpoint, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
 }
-
-/// <summary>A failure worth another try (network, timeout, 5xx); after the last try it becomes a <see cref="HubDownloadException"/>.</summary>
-internal sealed class TransientHubException(string message, Exception? inner = null) : Exception(message, inner);
