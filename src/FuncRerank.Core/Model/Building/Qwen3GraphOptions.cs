@@ -9,17 +9,6 @@ internal sealed record Qwen3GraphOptions
 {
     public static Qwen3GraphOptions Default { get; } = new();
 
-    /// <summary>The graph as the builder wrote it before the tuning work (builder version funcrerank-qwen3-score-1).</summary>
-    public static Qwen3GraphOptions Baseline { get; } = new()
-    {
-        Attention = AttentionKernel.Unfused,
-        LastLayerLastPositionOnly = false,
-        FusedNorms = false,
-        RotaryContrib = false,
-        PackedTokens = false,
-        SharedPrefix = false,
-    };
-
     /// <summary>Attention in float32 graphs.</summary>
     public AttentionKernel Attention { get; init; } = AttentionKernel.GroupQueryAttention;
 
