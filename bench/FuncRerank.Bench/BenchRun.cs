@@ -86,7 +86,7 @@ internal static class BenchRun
         };
         var store = new ModelStore(Path.Combine(settings.Work, "cache"), NullLogger.Instance);
         var watch = Stopwatch.StartNew();
-        var built = store.Resolve(checkpoint, ModelPrecision.Float32, 9693, 2152, 151643);
+        var built = store.Resolve(checkpoint, ModelPrecision.Float32, new RerankerTokenIds(9693, 2152, 151643));
         output.WriteLine($"model: {checkpoint} ({shape.Layers} layers, hidden {shape.Hidden}, {shape.Heads}/{shape.KvHeads} heads, " +
                          $"head_dim {shape.HeadDim}, intermediate {shape.Intermediate}; {shape.LinearParameters / 1e6:F1} M linear params), " +
                          $"graph {Qwen3OnnxBuilder.Version} ready in {watch.Elapsed.TotalSeconds:F1} s");

@@ -85,7 +85,7 @@ internal static class Levers
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
             var watch = Stopwatch.StartNew();
-            Qwen3OnnxBuilder.Build(checkpoint, directory, ModelPrecision.Float32, 9693, 2152, 151643, new Dictionary<string, string>(), options);
+            Qwen3OnnxBuilder.Build(checkpoint, directory, ModelPrecision.Float32, new RerankerTokenIds(9693, 2152, 151643), new Dictionary<string, string>(), options);
             log.WriteLine($"  built {name,-34} in {watch.Elapsed.TotalSeconds:F1} s ({options.Describe(ModelPrecision.Float32)})");
             built.Add((name, directory));
         }

@@ -104,7 +104,7 @@ public sealed class FaultInjectionTests
         using var cache = ScratchDirectory.Create();
         var checkpoint = RepoFiles.Checkpoint("tiny-f32-tied");
         var cached = new ModelStore(cache.Path, NullLogger.Instance).Resolve(checkpoint, ModelPrecision.Float32,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId);
+            BuiltModels.TokenIds);
         File.WriteAllText(Path.Combine(cached, "model.onnx"), "not a protobuf");
         using var server = await Serve(checkpoint, cache.Path);
 

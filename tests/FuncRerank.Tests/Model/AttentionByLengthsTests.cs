@@ -124,5 +124,5 @@ public class AttentionByLengthsTests
 
     private static void Build(string output, ModelPrecision precision, Qwen3GraphOptions options) =>
         Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, precision,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>(), options);
+            BuiltModels.TokenIds, new Dictionary<string, string>(), options);
 }

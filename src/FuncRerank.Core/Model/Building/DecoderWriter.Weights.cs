@@ -6,20 +6,20 @@ namespace FuncRerank.Model.Building;
 internal sealed partial class DecoderWriter
 {
     /// <summary>W[yes] − W[no] from the LM head (or the tied embedding), in float32, as a [hidden, 1] matrix.</summary>
-    private string ScoreHeadWeight(int yesTokenId, int noTokenId)
+    private string ScoreHeadWeight(RerankerTokenIds tokenIds)
     {
         var head = config.TieWordEmbeddings || !checkpoint.Contains("lm_head.weight")
             ? checkpoint.Get("model.embed_tokens.weight", config.VocabSize, _hidden)
             : checkpoint.Get("lm_head.weight", config.VocabSize, _hidden);
         var yes = new float[_hidden];
         var no = new float[_hidden];
-        SafetensorsCheckpoint.ReadFloat32(head, yesTokenId * _hidden, yes);
-        SafetensorsCheckpoint.ReadFloat32(head, noTokenId * _hidden, no);
+        SafetensorsCheckpoint.ReadFloat32(head, tokenIds.Yes * _hidden, yes);
+        SafetensorsCheckpoint.ReadFloat32(head, tokenIds.No * _hidden, no);
         var difference = new float[_hidden];
         for (var i = 0; i < _hidden; i++)
             difference[i] = yes[i] - no[i];
         if (difference.All(d => d == 0))
-            throw new ModelFormatException($"{head.FilePath}: rows {yesTokenId} (yes) and {noTokenId} (no) of '{head.Name}' are identical; every score would be 0.5");
+            throw new ModelFormatException($"{head.FilePath}: rows {tokenIds.Yes} (yes) and {tokenIds.No} (no) of '{head.Name}' are identical; every score would be 0.5");
         var (offset, length) = weights.WriteFloat32(difference);
         const string name = "score_head.yes_minus_no";
         g.AddExternalInitializer(name, DataType.Float, [_hidden, 1], RerankerManifest.WeightsFileName, offset, length);

@@ -18,7 +18,7 @@ internal sealed partial class DecoderWriter(
     private readonly AttentionKernel _attention = options.AttentionFor(precision);
     private readonly bool _sharedPrefix = options.SharedPrefix;
 
-    public void Write(int yesTokenId, int noTokenId)
+    public void Write(RerankerTokenIds tokenIds)
     {
         g.AddInput("input_ids", DataType.Int64, "batch", "sequence");
         g.AddInput("attention_mask", DataType.Int64, "batch", "sequence");
@@ -67,7 +67,7 @@ internal sealed partial class DecoderWriter(
 
             g.Scope = "head/";
             var final = FinalNorm(x, mlp, lastPositionOnly);
-            var logit = g.Op("MatMul", [final, ScoreHeadWeight(yesTokenId, noTokenId)]);
+            var logit = g.Op("MatMul", [final, ScoreHeadWeight(tokenIds)]);
             g.Identity(g.Op("Squeeze", [logit, g.Int64s(2)]), "logits");
         }
     }

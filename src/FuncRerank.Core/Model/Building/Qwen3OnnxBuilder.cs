@@ -16,13 +16,13 @@ public static class Qwen3OnnxBuilder
     public const string Version = "funcrerank-qwen3-score-3";
 
     public static void Build(
-        string checkpointDirectory, string outputDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId,
+        string checkpointDirectory, string outputDirectory, ModelPrecision precision, RerankerTokenIds tokenIds,
         IReadOnlyDictionary<string, string> sourceHashes, IProgress<BuildProgress>? progress = null) =>
-        Build(checkpointDirectory, outputDirectory, precision, yesTokenId, noTokenId, padTokenId, sourceHashes, Qwen3GraphOptions.Default, progress);
+        Build(checkpointDirectory, outputDirectory, precision, tokenIds, sourceHashes, Qwen3GraphOptions.Default, progress);
 
     /// <summary>Builds with explicit graph options: the benchmark's way to compare the graph-level levers.</summary>
     internal static void Build(
-        string checkpointDirectory, string outputDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId,
+        string checkpointDirectory, string outputDirectory, ModelPrecision precision, RerankerTokenIds tokenIds,
         IReadOnlyDictionary<string, string> sourceHashes, Qwen3GraphOptions graphOptions, IProgress<BuildProgress>? progress = null)
     {
         if (graphOptions.SharedPrefix && !graphOptions.PackedTokens)
@@ -38,8 +38,8 @@ public static class Qwen3OnnxBuilder
             throw new ArgumentException("attention by row lengths needs packed tokens", nameof(graphOptions));
         var config = Qwen3Config.Load(Path.Combine(checkpointDirectory, "config.json"));
         var checkpoint = SafetensorsCheckpoint.Open(checkpointDirectory);
-        if (yesTokenId >= config.VocabSize || noTokenId >= config.VocabSize)
-            throw new ModelFormatException($"{checkpointDirectory}: vocab_size {config.VocabSize} has no rows for yes={yesTokenId} / no={noTokenId}");
+        if (tokenIds.Yes >= config.VocabSize || tokenIds.No >= config.VocabSize)
+            throw new ModelFormatException($"{checkpointDirectory}: vocab_size {config.VocabSize} has no rows for yes={tokenIds.Yes} / no={tokenIds.No}");
 
         Directory.CreateDirectory(outputDirectory);
         var total = checkpoint.Tensors.Where(t => t.Name != "lm_head.weight").Sum(t => t.ByteLength);
@@ -52,7 +52,7 @@ public static class Qwen3OnnxBuilder
                    progress?.Report(new BuildProgress("weights", done, total));
                }))
         {
-            new DecoderWriter(graph, config, checkpoint, weights, precision, graphOptions).Write(yesTokenId, noTokenId);
+            new DecoderWriter(graph, config, checkpoint, weights, precision, graphOptions).Write(tokenIds);
         }
 
         var model = graph.ToModel("FuncRerank", Version);
@@ -61,9 +61,9 @@ public static class Qwen3OnnxBuilder
                  {
                      ["architecture"] = "Qwen3ForCausalLM",
                      ["form"] = "score-head",
-                     ["yes_token_id"] = yesTokenId.ToString(),
-                     ["no_token_id"] = noTokenId.ToString(),
-                     ["pad_token_id"] = padTokenId.ToString(),
+                     ["yes_token_id"] = tokenIds.Yes.ToString(),
+                     ["no_token_id"] = tokenIds.No.ToString(),
+                     ["pad_token_id"] = tokenIds.Pad.ToString(),
                      ["padding_side"] = "left",
                      ["dtype"] = precision.ToName(),
                      ["graph_options"] = graphOptions.Describe(precision),
@@ -85,9 +85,9 @@ public static class Qwen3OnnxBuilder
             Builder = Version,
             Dtype = precision.ToName(),
             Architecture = config,
-            YesTokenId = yesTokenId,
-            NoTokenId = noTokenId,
-            PadTokenId = padTokenId,
+            YesTokenId = tokenIds.Yes,
+            NoTokenId = tokenIds.No,
+            PadTokenId = tokenIds.Pad,
             SourceFiles = new SortedDictionary<string, string>(sourceHashes.ToDictionary(), StringComparer.Ordinal),
         }.Save(outputDirectory);
         progress?.Report(new BuildProgress("done", total, total));
