@@ -10,8 +10,8 @@ forward pass is what transformers' eager Qwen3 code does (every position through
 torch.inference_mode(). It writes {"batches": [{"seconds", "logits"}], "warmup_seconds", "environment"} to --out.
 
 Only Debian's python3-torch and python3-numpy are needed. Speed depends on the BLAS setup: the benchmark starts this
-script with OPENBLAS_CORETYPE set to the CPU's real kernel and the thread variables it reports (see README,
-Performance).
+script with OPENBLAS_CORETYPE set to the CPU's real kernel and the thread variables it reports (see
+docs/performance.md).
 """
 
 import argparse

@@ -139,7 +139,7 @@ internal static class BenchCommands
         var python = new Option<string>("--python") { Description = "Python with torch and numpy (Debian's python3-torch)", DefaultValueFactory = _ => "/usr/bin/python3" };
         var torchEnv = new Option<string[]>("--torch-env")
         {
-            Description = "NAME=VALUE for the torch peer's environment (repeatable; replaces the defaults, see README)",
+            Description = "NAME=VALUE for the torch peer's environment (repeatable; replaces the defaults, see docs/performance.md)",
             AllowMultipleArgumentsPerToken = true,
         };
         var command = new Command("run", "The benchmark: matmul peak, HTTP request mixes against funcrerank serve, in-process replay, torch peer")

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FuncRerank.Prompting;
 using FuncRerank.Tokenization;
 
 namespace FuncRerank.Bench;
@@ -12,10 +13,13 @@ namespace FuncRerank.Bench;
 /// <c>funcrerank-bench tokenizer</c>: FuncRerank's tokenizer against Hugging Face's (npm <c>tokenizers</c>, driven by
 /// <c>bench/hf_tokenizer.mjs</c>) on the same texts in the same run: the <c>long.jsonl</c> categories rebuilt at each
 /// length; optionally the library's own merge step (what main shipped) as "before"; and over HTTP a rerank whose one
-/// document is 1,000,000 CJK characters, and the server's CPU after a client hangs up on a 3,000,000-character request.
+/// document is 1,000,000 CJK characters, and the server's CPU after a client hangs up on a 3,000,000-character request;
+/// with <c>--queue</c>, two concurrent requests of which the queue can take only one.
 /// </summary>
 internal static class TokenizerBench
 {
+    private const string Query = "中文文档检索";
+
     public static Command Command()
     {
         var sizes = new Option<string>("--sizes") { Description = "Text lengths in UTF-16 code units, comma-separated", DefaultValueFactory = _ => "10000,100000,1000000" };
@@ -28,21 +32,25 @@ internal static class TokenizerBench
         var reps = new Option<int>("--reps") { Description = "Encodes per text and tokenizer (the median is reported)", DefaultValueFactory = _ => 3 };
         var node = new Option<string>("--node") { Description = "Node.js 20+", DefaultValueFactory = _ => "node" };
         var http = new Option<bool>("--http") { Description = "Also the HTTP measurements (1M-character rerank, CPU after a hang-up)" };
-        var model = new Option<string?>("--model") { Description = "Checkpoint for --http (default: the tiny test checkpoint tiny-bf16-tied-mqa)" };
+        var queue = new Option<bool>("--queue")
+        {
+            Description = "Also two concurrent requests of 1,000,000 CJK characters each (250 documents) against a queue bound that takes one of them",
+        };
+        var model = new Option<string?>("--model") { Description = "Checkpoint for --http and --queue (default: the tiny test checkpoint tiny-bf16-tied-mqa)" };
         var command = new Command("tokenizer", "Time FuncRerank's tokenizer against Hugging Face's on long texts without spaces (and over HTTP with --http)")
         {
-            sizes, beforeSizes, categories, reps, node, http, model,
+            sizes, beforeSizes, categories, reps, node, http, queue, model,
         };
         command.SetAction(result =>
         {
             var wanted = result.GetValue(categories)?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             Run(ParseSizes(result.GetValue(sizes)!), ParseSizes(result.GetValue(beforeSizes)!), wanted, result.GetValue(reps), result.GetValue(node)!, Console.Out);
+            var checkpoint = result.GetValue(model)
+                ?? Path.Combine(RepoPaths.Root(), "tests", "fixtures", "models", "generated", "tiny-bf16-tied-mqa");
             if (result.GetValue(http))
-            {
-                var checkpoint = result.GetValue(model)
-                    ?? Path.Combine(RepoPaths.Root(), "tests", "fixtures", "models", "generated", "tiny-bf16-tied-mqa");
                 MeasureHttpAsync(checkpoint, Console.Out).GetAwaiter().GetResult();
-            }
+            if (result.GetValue(queue))
+                MeasureQueueAsync(checkpoint, Console.Out).GetAwaiter().GetResult();
 
             return 0;
         });
@@ -164,32 +172,25 @@ internal static class TokenizerBench
         using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
         output.WriteLine($"HTTP: funcrerank serve --model {checkpoint} (max length 8192), load average {LoadAverage()}");
 
-        using var process = Process.GetProcessById(server.ProcessId);
-        TimeSpan Cpu()
-        {
-            process.Refresh();
-            return process.TotalProcessorTime;
-        }
-
         var million = Body((cjk with { Chars = 1_000_000 }).Build());
         for (var i = 0; i < 3; i++)
         {
-            var cpuStart = Cpu();
+            var cpuStart = Cpu(server);
             var start = Stopwatch.GetTimestamp();
             using var response = await client.PostAsync("v1/rerank", new StringContent(million, Encoding.UTF8, "application/json"));
             var wall = Stopwatch.GetElapsedTime(start);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rerank, one document of 1,000,000 CJK characters: {(int)response.StatusCode} in {wall.TotalMilliseconds:F0} ms wall, " +
-                $"{(Cpu() - cpuStart).TotalMilliseconds:F0} ms of server CPU (x-tokenization-time {Header(response, "x-tokenization-time")} ms, " +
+                $"{(Cpu(server) - cpuStart).TotalMilliseconds:F0} ms of server CPU (x-tokenization-time {Header(response, "x-tokenization-time")} ms, " +
                 $"x-queue-time {Header(response, "x-queue-time")}, x-inference-time {Header(response, "x-inference-time")}, " +
                 $"x-compute-tokens {Header(response, "x-compute-tokens")})"));
         }
 
         var threeMillion = Body((cjk with { Chars = 3_000_000 }).Build());
         using var hangUp = new CancellationTokenSource();
-        var cpuBefore = Cpu();
+        var cpuBefore = Cpu(server);
         var request = client.PostAsync("v1/rerank", new StringContent(threeMillion, Encoding.UTF8, "application/json"), hangUp.Token);
-        while (Cpu() - cpuBefore < TimeSpan.FromMilliseconds(500))
+        while (Cpu(server) - cpuBefore < TimeSpan.FromMilliseconds(500))
             await Task.Delay(10);
         hangUp.Cancel();
         try
@@ -205,10 +206,10 @@ internal static class TokenizerBench
         var windows = new List<string>();
         while (hungUp.Elapsed < TimeSpan.FromSeconds(30))
         {
-            var cpuStart = Cpu();
+            var cpuStart = Cpu(server);
             var window = Stopwatch.StartNew();
             await Task.Delay(100);
-            var busy = (Cpu() - cpuStart) / window.Elapsed;
+            var busy = (Cpu(server) - cpuStart) / window.Elapsed;
             windows.Add(string.Create(CultureInfo.InvariantCulture, $"{busy * 100:F0}%"));
             if (busy < 0.1)
             {
@@ -222,8 +223,47 @@ internal static class TokenizerBench
         output.WriteLine($"hang-up on a 3,000,000-character request: server still busy 30 s later (windows: {string.Join(" ", windows)})");
     }
 
-    private static string Body(string document) =>
-        new JsonObject { ["query"] = "中文文档检索", ["documents"] = new JsonArray(JsonValue.Create(document)) }.ToJsonString();
+    /// <summary>
+    /// Two rerank requests sent together, each 250 documents of 4,000 CJK characters (1,000,000 in all, every document
+    /// kept whole), with <c>Reranker:MaxQueuedTokens</c> at 1.25 times one request's prompt tokens: the queue takes one of
+    /// them, and the other gets 429. What counts is the server's CPU until that 429: the refused request's tokenization
+    /// is waste, and the sooner it stops, the less there is.
+    /// </summary>
+    private static async Task MeasureQueueAsync(string checkpoint, TextWriter output)
+    {
+        var cjk = Categories().Single(c => c.Category == "cjk").Recipe;
+        string[] Documents(uint seed) => Enumerable.Range(0, 250).Select(i => (cjk with { Seed = seed + (uint)i, Chars = 4_000 }).Build()).ToArray();
+        var requests = new[] { ("first", Documents(1_000)), ("second", Documents(2_000)) };
+        var prompt = new RerankPrompt(Qwen3Tokenizer.Load(Path.Combine(checkpoint, "tokenizer.json")));
+        var tokens = requests.Select(r => prompt.BuildPrompts(r.Item2.Select(d => (Query, d)).ToArray(), new PromptOptions()).Sum(p => (long)p.Length)).ToArray();
+        var bound = tokens.Max() * 5 / 4;
+        using var server = await ServerProcess.StartAsync(checkpoint,
+            new Dictionary<string, string> { ["Reranker__MaxQueuedTokens"] = bound.ToString(CultureInfo.InvariantCulture) }, TimeSpan.FromMinutes(10));
+        using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"queue: two concurrent requests of 250 × 4,000 CJK characters ({tokens[0]:N0} and {tokens[1]:N0} prompt tokens), " +
+            $"MaxQueuedTokens {bound:N0}, {Environment.ProcessorCount} cores, load average {LoadAverage()}"));
+
+        var cpuStart = Cpu(server);
+        var start = Stopwatch.GetTimestamp();
+        var replies = await Task.WhenAll(requests.Select(async r =>
+        {
+            using var response = await client.PostAsync("v1/rerank", new StringContent(Body(r.Item2), Encoding.UTF8, "application/json"));
+            return (Name: r.Item1, Status: (int)response.StatusCode, Wall: Stopwatch.GetElapsedTime(start), Cpu: Cpu(server) - cpuStart);
+        }));
+        foreach (var reply in replies.OrderBy(r => r.Wall))
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{reply.Name}: {reply.Status} at {reply.Wall.TotalMilliseconds:F0} ms wall, {reply.Cpu.TotalMilliseconds:F0} ms of server CPU since both were sent"));
+    }
+
+    private static TimeSpan Cpu(ServerProcess server)
+    {
+        using var process = Process.GetProcessById(server.ProcessId);
+        return process.TotalProcessorTime;
+    }
+
+    private static string Body(params string[] documents) =>
+        new JsonObject { ["query"] = Query, ["documents"] = new JsonArray(documents.Select(d => (JsonNode)JsonValue.Create(d)).ToArray()) }.ToJsonString();
 
     private static string Header(HttpResponseMessage response, string name) =>
         response.Headers.TryGetValues(name, out var values) ? string.Join(",", values) : "-";

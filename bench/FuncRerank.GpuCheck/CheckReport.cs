@@ -178,7 +178,7 @@ internal sealed class CheckReport(CheckOptions options)
         w.WriteEndObject();
     }
 
-    /// <summary>The table the check prints at the end (the README's GPU table has the same columns).</summary>
+    /// <summary>The table the check prints at the end (record it in docs/gpu.md with the same columns).</summary>
     public string Summary()
     {
         var text = new StringBuilder();

@@ -202,7 +202,7 @@ resource app 'Microsoft.App/containerApps@2026-07-01' = {
       ]
       // Functions on Container Apps would derive a rule from the HTTP trigger, tuned for functions that run one request
       // per instance; a FuncRerank replica batches every waiting request onto its one GPU, so the rule is set here
-      // (README, "Scale-out"), which needs allowScalingRuleOverride.
+      // (docs/deploy.md, "Scale-out"), which needs allowScalingRuleOverride.
       scale: {
         minReplicas: minReplicas
         maxReplicas: maxReplicas

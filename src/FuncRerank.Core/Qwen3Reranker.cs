@@ -131,18 +131,37 @@ public sealed class Qwen3Reranker : IDisposable
         Score(Prompt.BuildPrompts(documents.Select(d => (query, d)).ToArray(), new PromptOptions { Instruction = instruction }));
 
     /// <summary>
+    /// Room for one request in the shared queue's token bound, taken before its prompts are built (see
+    /// <see cref="BatchScheduler.Reserve"/>): give it to <see cref="BuildPromptsAsync"/>, which counts the prompts' tokens
+    /// in it as they become known, then to <see cref="ScoreAsync(IReadOnlyList{int[]}, QueueReservation?, CancellationToken)"/>,
+    /// which hands it to the queue; dispose it whatever happens.
+    /// </summary>
+    public QueueReservation ReserveQueue() => _scheduler.Reserve();
+
+    /// <summary>
     /// <see cref="RerankPrompt.BuildPrompts"/> for a server request: inline when the request is short, else on a
     /// dedicated thread behind <see cref="LongTokenizationGate"/>; stops within milliseconds of <paramref name="cancellationToken"/>.
+    /// With a <paramref name="reservation"/>, the queue counts the request's tokens as they become known and refuses it
+    /// (<see cref="QueueFullException"/>) before the rest is tokenized once they would overflow it: every prompt's
+    /// template at once, before anything is tokenized or waits for a tokenization slot, then each prompt's body as it is
+    /// built, after <paramref name="onBuilt"/> has seen it.
     /// </summary>
     public async Task<int[][]> BuildPromptsAsync(IReadOnlyList<(string Query, string Document)> pairs, PromptOptions options, Action<int[]>? onBuilt,
-        CancellationToken cancellationToken)
+        QueueReservation? reservation, CancellationToken cancellationToken)
     {
+        var template = Prompt.TemplateTokens;
+        reservation?.Add((long)pairs.Count * template);
+        var built = reservation is null ? onBuilt : prompt =>
+        {
+            onBuilt?.Invoke(prompt);
+            reservation.Add(prompt.Length - template);
+        };
         long chars = 0;
         foreach ((string query, string document) in pairs)
             chars += query.Length + document.Length;
         if (chars < LongTokenizationGate.LongRequestChars)
-            return Prompt.BuildPrompts(pairs, options, onBuilt, cancellationToken);
-        return await _longTokenization.RunAsync(() => Prompt.BuildPrompts(pairs, options, onBuilt, cancellationToken), cancellationToken)
+            return Prompt.BuildPrompts(pairs, options, built, cancellationToken);
+        return await _longTokenization.RunAsync(() => Prompt.BuildPrompts(pairs, options, built, cancellationToken), cancellationToken)
             .ConfigureAwait(false);
     }
 
@@ -155,9 +174,16 @@ public sealed class Qwen3Reranker : IDisposable
     /// <see cref="QueueFullException"/> when the queue is full; fails with <see cref="BatchFailedException"/> when a batch
     /// holding one of the prompts fails.
     /// </summary>
-    public async Task<ScoredPrompts> ScoreAsync(IReadOnlyList<int[]> prompts, CancellationToken cancellationToken = default)
+    public Task<ScoredPrompts> ScoreAsync(IReadOnlyList<int[]> prompts, CancellationToken cancellationToken = default) =>
+        ScoreAsync(prompts, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ScoreAsync(IReadOnlyList{int[]}, CancellationToken)"/>, with the room the request reserved while its
+    /// prompts were built (<see cref="ReserveQueue"/>): the queue takes it over, and it holds nothing afterwards.
+    /// </summary>
+    public async Task<ScoredPrompts> ScoreAsync(IReadOnlyList<int[]> prompts, QueueReservation? reservation, CancellationToken cancellationToken = default)
     {
-        var scheduled = await _scheduler.ScoreAsync(prompts, cancellationToken).ConfigureAwait(false);
+        var scheduled = await _scheduler.ScoreAsync(prompts, reservation, cancellationToken).ConfigureAwait(false);
         var scores = new PairScore[prompts.Count];
         for (var i = 0; i < scores.Length; i++)
             scores[i] = new PairScore(scheduled.Logits[i], Sigmoid(scheduled.Logits[i]), prompts[i].Length);

@@ -8,7 +8,7 @@ namespace FuncRerank.Functions;
 /// <summary>
 /// The worker's part of the one error shape, the same guard the standalone host runs: a function that throws gets the
 /// 500 body and <c>X-Request-Id</c> instead of the Functions host's empty 500. Unknown routes and wrong methods never
-/// reach the worker: the Functions host answers those itself (see README).
+/// reach the worker: the Functions host answers those itself (see docs/functions-host.md).
 /// </summary>
 public sealed class ErrorReplyMiddleware(ILogger<ErrorReplyMiddleware> logger) : IFunctionsWorkerMiddleware
 {

@@ -24,8 +24,9 @@ public sealed record RerankLimits
     public int MaxQueryTokens { get; init; } = 2048;
 
     /// <summary>
-    /// Counts a text's tokens with the served model's tokenizer. Null (the contract used without a model) checks
+    /// Counts a text's tokens with the served model's tokenizer, stopping when the request's token fires (the parsers
+    /// pass theirs: client gone, deadline). Null (the contract used without a model) checks
     /// <see cref="MaxQueryCharacters"/> only; the handlers set it once the model is loaded.
     /// </summary>
-    public Func<string, int>? CountTokens { get; init; }
+    public Func<string, CancellationToken, int>? CountTokens { get; init; }
 }

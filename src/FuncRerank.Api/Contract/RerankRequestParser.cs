@@ -10,13 +10,14 @@ namespace FuncRerank.Api.Contract;
 /// </summary>
 public static class RerankRequestParser
 {
-    public static RerankRequest Parse(JsonElement body, RerankLimits limits)
+    /// <param name="cancellationToken">The request's: stops the query's token count (<see cref="RerankLimits.CountTokens"/>).</param>
+    public static RerankRequest Parse(JsonElement body, RerankLimits limits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(limits);
         JsonFields.RequireObject(body);
         var dialect = ReadDialect(body);
         var model = JsonFields.OptionalString(body, "model");
-        var query = ReadQuery(JsonFields.Required(body, "query"), "query", limits);
+        var query = ReadQuery(JsonFields.Required(body, "query"), "query", limits, cancellationToken);
         var documents = ParseDocuments(body, dialect == RerankDialect.Tei ? "texts" : "documents", ParseRankFields(body), limits);
         var scoring = ScoringOptionsParser.Parse(body, limits);
         return dialect switch
@@ -48,7 +49,7 @@ public static class RerankRequestParser
         JsonFields.OptionalBool(body, "return_documents") ?? JsonFields.OptionalBool(body, "returnDocuments");
 
     /// <summary>A query string (or vLLM content parts); empty or blank fails as on Cohere, and so does one over the size limits.</summary>
-    internal static string ReadQuery(JsonElement value, string param, RerankLimits limits)
+    internal static string ReadQuery(JsonElement value, string param, RerankLimits limits, CancellationToken cancellationToken)
     {
         var query = InputText.Read(value, param);
         if (string.IsNullOrWhiteSpace(query))
@@ -56,7 +57,7 @@ public static class RerankRequestParser
         if (query.Length > limits.MaxQueryCharacters)
             throw new ApiException(ApiError.BadRequest(param, ApiErrorCodes.TooLong,
                 $"{param} has {query.Length} characters; the limit is {limits.MaxQueryCharacters}"));
-        if (limits.CountTokens?.Invoke(query) is { } tokens && tokens > limits.MaxQueryTokens)
+        if (limits.CountTokens?.Invoke(query, cancellationToken) is { } tokens && tokens > limits.MaxQueryTokens)
             throw new ApiException(ApiError.BadRequest(param, ApiErrorCodes.TooLong,
                 $"{param} has {tokens} tokens; the limit is {limits.MaxQueryTokens}"));
         return query;

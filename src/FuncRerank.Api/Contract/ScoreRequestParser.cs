@@ -12,7 +12,8 @@ public static class ScoreRequestParser
     private static readonly (string Queries, string Documents)[] FieldNames =
         [("text_1", "text_2"), ("data_1", "data_2"), ("queries", "items"), ("queries", "documents")];
 
-    public static ScoreRequest Parse(JsonElement body, RerankLimits limits)
+    /// <param name="cancellationToken">The request's: stops the queries' token counts (<see cref="RerankLimits.CountTokens"/>).</param>
+    public static ScoreRequest Parse(JsonElement body, RerankLimits limits, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(limits);
         JsonFields.RequireObject(body);
@@ -24,7 +25,7 @@ public static class ScoreRequestParser
                 $"{queriesField} has {queryValues.Length} entries and {documentsField} has {documentValues.Length}; " +
                 "the lengths must be 1:1, 1:N or N:N"));
 
-        var queries = queryValues.Select(q => RerankRequestParser.ReadQuery(q.Value, q.Param, limits)).ToArray();
+        var queries = queryValues.Select(q => RerankRequestParser.ReadQuery(q.Value, q.Param, limits, cancellationToken)).ToArray();
         var pairs = documentValues
             .Select((d, i) => new ScorePair(queries.Length == 1 ? queries[0] : queries[i], InputText.Read(d.Value, d.Param)))
             .ToArray();

@@ -14,7 +14,8 @@ internal sealed record ScoredPairs(PairScore[] Scores, TimeSpan TokenizationTime
 /// <summary>
 /// A request's (query, document) pairs through Core's prompt policy (<see cref="RerankPrompt.BuildPrompts"/>, with the
 /// request's options, token budget and cancellation), then through the shared batch queue; Core's errors become 400s
-/// naming the request's field.
+/// naming the request's field. The request holds room in the queue from the start (<see cref="Qwen3Reranker.ReserveQueue"/>),
+/// so a full queue refuses it as soon as its tokens are known, before the rest of it is tokenized.
 /// </summary>
 internal static class PairScoring
 {
@@ -34,21 +35,24 @@ internal static class PairScoring
             KeepDocumentEnd = options.TruncationSide == TruncationSide.Left,
             MaxTokensPerDocument = options.MaxTokensPerDocument,
         };
+        // Released by the hand-over to the queue, or here on any failure (400, 429, cancelled) before it.
+        using var reservation = reranker.ReserveQueue();
         int[][] prompts;
         using (var tokenize = RerankTracing.Source.StartActivity("funcrerank.tokenize"))
         {
-            prompts = await BuildPromptsAsync(reranker, pairs, promptOptions, documentParam, budget, cancellationToken);
+            prompts = await BuildPromptsAsync(reranker, pairs, promptOptions, documentParam, budget, reservation, cancellationToken);
             tokenize?.SetTag("funcrerank.prompt_tokens", prompts.Sum(p => (long)p.Length));
         }
 
         var tokenization = Stopwatch.GetElapsedTime(started);
-        var scored = await reranker.ScoreAsync(prompts, cancellationToken);
+        var scored = await reranker.ScoreAsync(prompts, reservation, cancellationToken);
         span?.SetTag("funcrerank.prompt_tokens", scored.Scores.Sum(s => (long)s.PromptTokens));
         return new ScoredPairs(scored.Scores, tokenization, scored.QueueTime, scored.InferenceTime);
     }
 
     private static async Task<int[][]> BuildPromptsAsync(Qwen3Reranker reranker, IReadOnlyList<(string Query, string Document)> pairs,
-        PromptOptions promptOptions, Func<int, string> documentParam, RequestTokenBudget? budget, CancellationToken cancellationToken)
+        PromptOptions promptOptions, Func<int, string> documentParam, RequestTokenBudget? budget, QueueReservation reservation,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -59,7 +63,7 @@ internal static class PairScoring
                 built++;
                 total += prompt.Length;
                 budget?.Check(total, $"the {(built < pairs.Count ? "first " : "")}{built} prompts built from {budget.Field} (template included)");
-            }, cancellationToken);
+            }, reservation, cancellationToken);
         }
         catch (PromptTooLongException e)
         {

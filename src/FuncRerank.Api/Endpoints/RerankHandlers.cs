@@ -37,7 +37,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Rerank(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
         using var body = await ReadJsonBody(context, cancellationToken);
-        var request = RerankRequestParser.Parse(body.RootElement, LimitsFor(reranker));
+        var request = RerankRequestParser.Parse(body.RootElement, LimitsFor(reranker), cancellationToken);
         var field = request.Dialect == RerankDialect.Tei ? "texts" : "documents";
         var scored = await PairScoring.ScoreAsync(reranker, request.Documents.Select(d => (request.Query, d.Text)).ToArray(), request.Scoring,
             i => $"{field}[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, field), cancellationToken);
@@ -48,7 +48,7 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
     public Task Score(HttpContext context) => Handle(context, async (reranker, cancellationToken) =>
     {
         using var body = await ReadJsonBody(context, cancellationToken);
-        var request = ScoreRequestParser.Parse(body.RootElement, LimitsFor(reranker));
+        var request = ScoreRequestParser.Parse(body.RootElement, LimitsFor(reranker), cancellationToken);
         var scored = await PairScoring.ScoreAsync(reranker, request.Pairs.Select(p => (p.Query, p.Document)).ToArray(), request.Scoring,
             i => $"text_2[{i}]", new RequestTokenBudget(_settings.MaxRequestTokens, "text_2"), cancellationToken);
         SetTimingHeaders(context, scored);
@@ -120,11 +120,14 @@ public sealed class RerankHandlers(RerankerState state, ApiKeyAuthenticator keys
             writer.WriteString("execution_provider", reranker.ExecutionProviderName);
             writer.WriteString("execution_provider_reason", reranker.DeviceReason);
             writer.WriteString("gpu", state.Gpu?.Describe());
-            // What waits for the model now (pairs in the running batch are not counted).
+            // What waits for the model now (pairs in the running batch are not counted), and the requests still being
+            // tokenized with the tokens they reserved so far: max_queued_tokens bounds tokens + reserved_tokens.
             writer.WriteStartObject("queue");
             writer.WriteNumber("requests", queue.Requests);
             writer.WriteNumber("pairs", queue.Pairs);
             writer.WriteNumber("tokens", queue.Tokens);
+            writer.WriteNumber("tokenizing", queue.Tokenizing);
+            writer.WriteNumber("reserved_tokens", queue.ReservedTokens);
             writer.WriteEndObject();
             writer.WriteEndObject();
         });

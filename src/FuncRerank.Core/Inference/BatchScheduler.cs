@@ -24,6 +24,11 @@ namespace FuncRerank.Inference;
 /// <para><b>No starvation.</b> Every batch runs the waiting pair with the smallest key, a new request's keys are
 /// larger than the virtual time, and the queue is bounded, so every pair's turn comes after a bounded number of
 /// batches, however long or short it is and whatever arrives after it.</para>
+/// <para><b>The bound.</b> <see cref="BatchSchedulerOptions.MaxQueuedTokens"/> holds the prompt tokens that wait and
+/// those reserved by requests still building their prompts (<see cref="Reserve"/>): a request's tokens count from the
+/// moment they are known, so a request that cannot fit is refused before the rest of it is tokenized. A reservation
+/// becomes the queued request's tokens in one step under the lock, never counted twice nor left out in between. It
+/// does not touch the fair-queuing keys: a request gets them when it is queued, as one without a reservation does.</para>
 /// <para><b>Leaving.</b> A request whose cancellation token fires (client gone, deadline) leaves the queue at once with
 /// its waiting pairs; if every request of the running batch has left, the run itself is cancelled. A failed forward pass
 /// fails the requests that had pairs in it and no other; the next batch runs as usual.</para>
@@ -44,6 +49,8 @@ public sealed class BatchScheduler : IDisposable
     private long _nextSequence;
     private int _queuedPairs;
     private long _queuedTokens;
+    private int _reservations; // requests building their prompts
+    private long _reservedTokens;
     private double _tokensPerSecond;
     private bool _closed;
 
@@ -66,7 +73,23 @@ public sealed class BatchScheduler : IDisposable
         get
         {
             lock (_gate)
-                return new QueueStatus(_waiting.Count, _queuedPairs, _queuedTokens);
+                return new QueueStatus(_waiting.Count, _queuedPairs, _queuedTokens, _reservations, _reservedTokens);
+        }
+    }
+
+    /// <summary>
+    /// Room in the queue's bound for a request whose prompts are about to be built: add each prompt's tokens to it as
+    /// they become known (<see cref="QueueReservation.Add"/>, refused at once when they do not fit), then hand it to
+    /// <see cref="ScoreAsync(IReadOnlyList{int[]}, QueueReservation?, CancellationToken)"/> with the prompts; dispose it
+    /// in any case. It starts empty; an empty reservation holds nothing and is refused nothing.
+    /// </summary>
+    public QueueReservation Reserve()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            _reservations++;
+            return new QueueReservation(this);
         }
     }
 
@@ -77,19 +100,36 @@ public sealed class BatchScheduler : IDisposable
     /// <paramref name="cancellationToken"/> fires first, failed with <see cref="BatchFailedException"/> when a batch
     /// holding one of its pairs fails, and with <see cref="ObjectDisposedException"/> when the scheduler shuts down.
     /// </summary>
-    public Task<ScheduledLogits> ScoreAsync(IReadOnlyList<int[]> rows, CancellationToken cancellationToken = default)
+    public Task<ScheduledLogits> ScoreAsync(IReadOnlyList<int[]> rows, CancellationToken cancellationToken = default) =>
+        ScoreAsync(rows, null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ScoreAsync(IReadOnlyList{int[]}, CancellationToken)"/>, for a request that reserved its room while
+    /// its prompts were built: <paramref name="reservation"/>'s tokens become the queued request's in the same step
+    /// (checked against the bound without counting them twice), and whatever happens it holds nothing afterwards.
+    /// </summary>
+    public Task<ScheduledLogits> ScoreAsync(IReadOnlyList<int[]> rows, QueueReservation? reservation, CancellationToken cancellationToken = default)
     {
+        if (reservation is not null && reservation.Scheduler != this)
+            return Task.FromException<ScheduledLogits>(new ArgumentException("the reservation belongs to another scheduler", nameof(reservation)));
         ArgumentNullException.ThrowIfNull(rows);
         for (var i = 0; i < rows.Count; i++)
         {
             if (rows[i] is not { Length: > 0 })
-                return Task.FromException<ScheduledLogits>(new ArgumentException($"row {i} is empty", nameof(rows)));
+                return Refused(reservation, new ArgumentException($"row {i} is empty", nameof(rows)));
         }
 
         if (rows.Count == 0)
+        {
+            reservation?.Dispose();
             return Task.FromResult(new ScheduledLogits([], TimeSpan.Zero, TimeSpan.Zero));
+        }
+
         if (cancellationToken.IsCancellationRequested)
+        {
+            reservation?.Dispose();
             return Task.FromCanceled<ScheduledLogits>(cancellationToken);
+        }
 
         var submission = new Submission(rows);
         // Registered before queueing, so the batch thread only ever sees a submission whose registration is set; a
@@ -97,19 +137,27 @@ public sealed class BatchScheduler : IDisposable
         submission.Registration = cancellationToken.Register(() => Leave(submission, cancellationToken));
         lock (_gate)
         {
+            // The reservation's tokens leave the reserved count here and enter the queued count below, under the same
+            // lock: nobody sees them twice or not at all.
+            var reused = reservation is { Released: true };
+            if (reservation is not null)
+                ReleaseLocked(reservation);
             if (_closed)
             {
                 submission.Registration.Unregister();
                 return Task.FromException<ScheduledLogits>(new ObjectDisposedException(nameof(BatchScheduler)));
             }
 
-            // A request larger than the whole bound still gets in when nothing waits; it would never fit otherwise.
-            if (_queuedPairs > 0 && _queuedTokens + submission.Tokens > _options.MaxQueuedTokens)
+            if (reused)
             {
                 submission.Registration.Unregister();
-                Measure(() => _metrics.Rejected());
-                return Task.FromException<ScheduledLogits>(
-                    new QueueFullException(_queuedTokens, submission.Tokens, _options.MaxQueuedTokens, RetryAfter()));
+                return Task.FromException<ScheduledLogits>(new ObjectDisposedException(nameof(QueueReservation), "the reservation was already handed over or released"));
+            }
+
+            if (Overflows(_queuedTokens + _reservedTokens, submission.Tokens))
+            {
+                submission.Registration.Unregister();
+                return Task.FromException<ScheduledLogits>(Rejected(submission.Tokens));
             }
 
             if (!submission.Done)
@@ -123,6 +171,69 @@ public sealed class BatchScheduler : IDisposable
         }
 
         return submission.Completion.Task;
+
+        static Task<ScheduledLogits> Refused(QueueReservation? reservation, Exception error)
+        {
+            reservation?.Dispose();
+            return Task.FromException<ScheduledLogits>(error);
+        }
+    }
+
+    /// <summary>
+    /// A request larger than the whole bound still gets in when nothing else waits or is reserved (it would never fit
+    /// otherwise); anything else must fit beside what is there. <paramref name="others"/> counts everyone else's tokens.
+    /// </summary>
+    private bool Overflows(long others, long tokens) => others > 0 && others + tokens > _options.MaxQueuedTokens;
+
+    /// <summary>Counts a refusal and says why; call under the lock, with the request's own tokens out of the counts.</summary>
+    private QueueFullException Rejected(long requestTokens)
+    {
+        Measure(() => _metrics.Rejected());
+        return new QueueFullException(_queuedTokens + _reservedTokens, requestTokens, _options.MaxQueuedTokens, RetryAfter());
+    }
+
+    /// <summary><see cref="QueueReservation.Add"/>: refused, it lets go of everything, so a refused request holds nothing.</summary>
+    internal void Grow(QueueReservation reservation, long tokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(tokens);
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_closed, this);
+            ObjectDisposedException.ThrowIf(reservation.Released, reservation);
+            if (tokens == 0)
+                return;
+            var requestTokens = reservation.Tokens + tokens;
+            if (Overflows(_queuedTokens + _reservedTokens - reservation.Tokens, requestTokens))
+            {
+                ReleaseLocked(reservation);
+                throw Rejected(requestTokens);
+            }
+
+            reservation.Tokens = requestTokens;
+            _reservedTokens += tokens;
+        }
+    }
+
+    /// <summary><see cref="QueueReservation.Dispose"/>.</summary>
+    internal void Release(QueueReservation reservation)
+    {
+        lock (_gate)
+            ReleaseLocked(reservation);
+    }
+
+    private void ReleaseLocked(QueueReservation reservation)
+    {
+        if (reservation.Released)
+            return;
+        reservation.Released = true;
+        // Shutting down zeroed the counts and took every reservation's share with them.
+        if (!_closed)
+        {
+            _reservations--;
+            _reservedTokens -= reservation.Tokens;
+        }
+
+        reservation.Tokens = 0;
     }
 
     /// <summary>Fails whatever waits or runs with <see cref="ObjectDisposedException"/>, stops the running batch and the thread.</summary>
@@ -142,6 +253,8 @@ public sealed class BatchScheduler : IDisposable
             _waiting.Clear();
             _queuedPairs = 0;
             _queuedTokens = 0;
+            _reservations = 0;
+            _reservedTokens = 0;
             Monitor.PulseAll(_gate);
         }
 
@@ -399,9 +512,9 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    /// <summary>Seconds to drain what waits at the recent throughput, 1 to 60.</summary>
+    /// <summary>Seconds to drain what waits and what is reserved at the recent throughput, 1 to 60.</summary>
     private TimeSpan RetryAfter() =>
-        TimeSpan.FromSeconds(_tokensPerSecond <= 0 ? 1 : Math.Clamp(Math.Ceiling(_queuedTokens / _tokensPerSecond), 1, 60));
+        TimeSpan.FromSeconds(_tokensPerSecond <= 0 ? 1 : Math.Clamp(Math.Ceiling((_queuedTokens + _reservedTokens) / _tokensPerSecond), 1, 60));
 
     private readonly record struct Candidate(Submission Submission, int Position)
     {

@@ -22,14 +22,19 @@ public sealed record BatchSchedulerOptions
     public long MaxAttentionCells { get; init; } = DefaultMaxAttentionCells;
 
     /// <summary>
-    /// Prompt tokens that may wait for a forward pass. A request that would go over it is refused at once
-    /// (<see cref="QueueFullException"/>); a request larger than the whole bound is taken only when nothing waits.
+    /// Prompt tokens that may wait for a forward pass, counting those of requests still building their prompts. A
+    /// request that would go over it is refused at once (<see cref="QueueFullException"/>), as soon as its tokens are
+    /// known; a request larger than the whole bound is taken only when nothing else waits or is reserved.
     /// </summary>
     public long MaxQueuedTokens { get; init; } = DefaultMaxQueuedTokens;
 }
 
-/// <summary>What waits for a forward pass right now (pairs in the running batch are no longer counted).</summary>
-public readonly record struct QueueStatus(int Requests, int Pairs, long Tokens);
+/// <summary>
+/// What waits for a forward pass right now (pairs in the running batch are no longer counted), and the requests still
+/// building their prompts with the tokens they have reserved so far (<see cref="BatchScheduler.Reserve"/>).
+/// <see cref="BatchSchedulerOptions.MaxQueuedTokens"/> bounds <see cref="Tokens"/> and <see cref="ReservedTokens"/> together.
+/// </summary>
+public readonly record struct QueueStatus(int Requests, int Pairs, long Tokens, int Tokenizing = 0, long ReservedTokens = 0);
 
 /// <summary>
 /// A request's logits in its rows' order, and what its pairs spent, averaged over them as TEI reports it: waiting
@@ -37,9 +42,13 @@ public readonly record struct QueueStatus(int Requests, int Pairs, long Tokens);
 /// </summary>
 public sealed record ScheduledLogits(float[] Logits, TimeSpan QueueTime, TimeSpan InferenceTime);
 
-/// <summary>The queue is at its bound; the caller should answer 429 with <see cref="RetryAfter"/>.</summary>
+/// <summary>
+/// The queue is at its bound; the caller should answer 429 with <see cref="RetryAfter"/>. <see cref="QueuedTokens"/> counts
+/// the tokens reserved by other requests still being tokenized; <see cref="RequestTokens"/> is what this request's tokens
+/// were known to be when it was refused (before all its prompts were built, a part of them).
+/// </summary>
 public sealed class QueueFullException(long queuedTokens, long requestTokens, long maxQueuedTokens, TimeSpan retryAfter)
-    : Exception($"the server is busy: {queuedTokens} prompt tokens are waiting and this request adds {requestTokens}, " +
+    : Exception($"the server is busy: {queuedTokens} prompt tokens are waiting or being tokenized and this request adds at least {requestTokens}, " +
                 $"over the queue's limit of {maxQueuedTokens}; retry in {retryAfter.TotalSeconds:0} s")
 {
     public long QueuedTokens { get; } = queuedTokens;

@@ -32,6 +32,9 @@ internal sealed class SchedulerMetrics : IDisposable
         _meter.CreateObservableGauge("funcrerank.queue.requests", () => scheduler.Queue.Requests, "{request}", "Requests with pairs waiting for a batch");
         _meter.CreateObservableGauge("funcrerank.queue.pairs", () => scheduler.Queue.Pairs, "{pair}", "Pairs waiting for a batch");
         _meter.CreateObservableGauge("funcrerank.queue.tokens", () => scheduler.Queue.Tokens, "{token}", "Prompt tokens waiting for a batch");
+        _meter.CreateObservableGauge("funcrerank.queue.tokenizing", () => scheduler.Queue.Tokenizing, "{request}", "Requests building their prompts, with room reserved in the queue");
+        _meter.CreateObservableGauge("funcrerank.queue.reserved_tokens", () => scheduler.Queue.ReservedTokens, "{token}",
+            "Prompt tokens reserved by requests still building their prompts; the queue's bound counts them with the waiting ones");
         _batchSize = _meter.CreateHistogram<int>("funcrerank.batch.size", "{pair}", "Pairs per forward pass");
         _batchRequests = _meter.CreateHistogram<int>("funcrerank.batch.requests", "{request}", "Requests sharing a forward pass");
         _realTokens = _meter.CreateHistogram<long>("funcrerank.batch.real_tokens", "{token}", "Prompt tokens per forward pass");

@@ -74,8 +74,11 @@ public sealed class RerankPrompt
     /// <summary>Ids of <see cref="Suffix"/> (9).</summary>
     public ReadOnlyCollection<int> SuffixIds { get; }
 
+    /// <summary>Ids every prompt has whatever its pair: prefix and suffix (48).</summary>
+    public int TemplateTokens => _prefixIds.Length + _suffixIds.Length;
+
     /// <summary>Most ids the formatted instruction/query/document may keep: <c>MaxLength - 48</c>.</summary>
-    public int MaxBodyTokens => MaxLength - _prefixIds.Length - _suffixIds.Length;
+    public int MaxBodyTokens => MaxLength - TemplateTokens;
 
     /// <summary>
     /// The body text between prefix and suffix. A null instruction means <see cref="DefaultInstruction"/>;
@@ -118,7 +121,7 @@ public sealed class RerankPrompt
                         countAll: !options.Truncate, cancellationToken);
                 if (!options.Truncate && built.Truncated)
                 {
-                    throw new PromptTooLongException(i, built.UntruncatedBodyTokens + _prefixIds.Length + _suffixIds.Length, MaxLength);
+                    throw new PromptTooLongException(i, built.UntruncatedBodyTokens + TemplateTokens, MaxLength);
                 }
 
                 prompts[i] = built.Ids;

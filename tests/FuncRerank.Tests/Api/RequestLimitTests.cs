@@ -110,6 +110,27 @@ public sealed class RequestLimitTests
     }
 
     [Fact]
+    public void The_query_token_count_takes_the_requests_cancellation_token()
+    {
+        var limits = new RerankLimits { MaxQueryTokens = 2048, CountTokens = RepoFiles.Tokenizer.CountTokens };
+        const string rerank = """{"query": "what is the capital of China?", "documents": ["a"]}""";
+        const string score = """{"text_1": ["a b", "what is the capital of China?"], "text_2": ["x", "y"]}""";
+        using var cancelled = new CancellationTokenSource();
+        cancelled.Cancel();
+
+        Assert.ThrowsAny<OperationCanceledException>(() => RerankRequestParser.Parse(Parse(rerank), limits, cancelled.Token));
+        Assert.ThrowsAny<OperationCanceledException>(() => ScoreRequestParser.Parse(Parse(score), limits, cancelled.Token));
+
+        // The count itself sees the token it was given: the one the handler passes with the body.
+        var seen = new List<CancellationToken>();
+        using var live = new CancellationTokenSource();
+        var recording = limits with { CountTokens = (text, token) => { seen.Add(token); return RepoFiles.Tokenizer.CountTokens(text, token); } };
+        Assert.Equal("what is the capital of China?", RerankRequestParser.Parse(Parse(rerank), recording, live.Token).Query);
+        Assert.Equal(2, ScoreRequestParser.Parse(Parse(score), recording, live.Token).Pairs.Count);
+        Assert.Equal([live.Token, live.Token, live.Token], seen);
+    }
+
+    [Fact]
     public void Without_a_token_counter_only_characters_are_checked()
     {
         var limits = new RerankLimits { MaxQueryTokens = 1 };

@@ -266,7 +266,7 @@ internal static class FuzzBodies
             (2, ScoreAndTokenize));
 
     /// <summary>
-    /// How many bodies a fuzz test runs: <c>FUNCRERANK_FUZZ_ITERATIONS</c> when set (the long run, see README), else the CI count.
+    /// How many bodies a fuzz test runs: <c>FUNCRERANK_FUZZ_ITERATIONS</c> when set (the long run, see docs/testing.md), else the CI count.
     /// </summary>
     public static long Iterations(long ciCount)
     {

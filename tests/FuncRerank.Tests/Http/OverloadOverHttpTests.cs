@@ -36,6 +36,8 @@ public class OverloadOverHttpTests
         Assert.Equal(0, queue["requests"]!.GetValue<int>());
         Assert.Equal(0, queue["pairs"]!.GetValue<int>());
         Assert.Equal(0, queue["tokens"]!.GetValue<long>());
+        Assert.Equal(0, queue["tokenizing"]!.GetValue<int>());
+        Assert.Equal(0, queue["reserved_tokens"]!.GetValue<long>());
     }
 
     [Fact]
@@ -68,6 +70,52 @@ public class OverloadOverHttpTests
         await AssertQueueIsEmpty(server);
         // The refused request's pair never reached the model: only the 2 + 3 accepted pairs were scored.
         Assert.Equal(5, server.Scorer.Batches.Sum(b => b.Length));
+    }
+
+    [Fact]
+    public async Task Tokens_reserved_by_a_request_being_tokenized_count_against_the_queue_and_health_shows_them()
+    {
+        await using var server = await ScriptedServer.StartAsync(new BatchSchedulerOptions { MaxQueuedTokens = 2000 },
+            new Dictionary<string, string?> { ["RequestTimeoutSeconds"] = "0" });
+        // Stands in for a request halfway through building its prompts: the tokens it has built so far are reserved.
+        var tokenizing = server.Reranker.ReserveQueue();
+        tokenizing.Add(1500);
+        var queue = await Queue(server);
+        Assert.Equal((0, 0L, 1, 1500L), (queue["pairs"]!.GetValue<int>(), queue["tokens"]!.GetValue<long>(),
+            queue["tokenizing"]!.GetValue<int>(), queue["reserved_tokens"]!.GetValue<long>()));
+        var twenty = Enumerable.Range(0, 20).Select(i => $"Document {i} is about Beijing.").ToArray();
+
+        using (var refused = await server.Client.PostAsync("v1/rerank", Rerank(twenty)))
+        {
+            // Twenty templates alone (20 × 48 tokens) do not fit beside it: refused before any document is tokenized.
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            Assert.InRange(refused.Headers.RetryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+            var message = JsonNode.Parse(await refused.Content.ReadAsStringAsync())!["error"]!["message"]!.GetValue<string>();
+            Assert.Contains($"1500 prompt tokens are waiting or being tokenized and this request adds at least {20 * server.Reranker.Prompt.TemplateTokens},",
+                message, StringComparison.Ordinal);
+        }
+
+        using (var small = await server.Client.PostAsync("v1/rerank", Rerank("Beijing is the capital.", "Gravity pulls.")))
+            Assert.Equal(HttpStatusCode.OK, small.StatusCode);
+        var tooLong = new JsonObject
+        {
+            ["query"] = "q",
+            ["documents"] = new JsonArray(string.Join(' ', Enumerable.Range(0, 5000).Select(j => $"word{j}"))),
+            ["truncate"] = false,
+        }.ToJsonString();
+        using (var refusedTooLong = await server.Client.PostAsync("v1/rerank", new StringContent(tooLong, Encoding.UTF8, "application/json")))
+            Assert.Equal(HttpStatusCode.BadRequest, refusedTooLong.StatusCode);
+        // Neither the scored request nor the refused ones left anything behind: only the stand-in's reservation.
+        queue = await Queue(server);
+        Assert.Equal((0, 0L, 1, 1500L), (queue["pairs"]!.GetValue<int>(), queue["tokens"]!.GetValue<long>(),
+            queue["tokenizing"]!.GetValue<int>(), queue["reserved_tokens"]!.GetValue<long>()));
+
+        tokenizing.Dispose();
+        await AssertQueueIsEmpty(server);
+        using (var accepted = await server.Client.PostAsync("v1/rerank", Rerank(twenty)))
+            Assert.Equal(HttpStatusCode.OK, accepted.StatusCode);
+        await AssertQueueIsEmpty(server);
+        Assert.Equal(2 + 20, server.Scorer.Batches.Sum(b => b.Length));
     }
 
     [Fact]

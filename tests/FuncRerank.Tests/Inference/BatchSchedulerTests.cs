@@ -296,6 +296,124 @@ public class BatchSchedulerTests
     }
 
     [Fact]
+    public async Task A_reservation_counts_against_the_bound_as_it_grows_and_its_tokens_become_the_queued_requests_exactly()
+    {
+        var scorer = new ScriptedScorer();
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions { MaxQueuedTokens = 50 });
+        var blocker = Occupy(scheduler, scorer);
+        using var reservation = scheduler.Reserve();
+        Assert.Equal(new QueueStatus(0, 0, 0, Tokenizing: 1, ReservedTokens: 0), scheduler.Queue);
+
+        reservation.Add(30);
+        reservation.Add(20);
+
+        Assert.Equal(new QueueStatus(0, 0, 0, 1, 50), scheduler.Queue);
+        Assert.Equal(50, reservation.Tokens);
+        // Reserved tokens are the bound's: a request that does not fit beside them is refused, as beside waiting ones.
+        var refused = await Assert.ThrowsAsync<QueueFullException>(() => scheduler.ScoreAsync(Rows(90, 1)));
+        Assert.Equal((50L, 1L), (refused.QueuedTokens, refused.RequestTokens));
+
+        var rows = Rows(10, 30, 20);
+        var queued = scheduler.ScoreAsync(rows, reservation);
+
+        // Handed over in one step: the same 50 tokens, now waiting, never counted twice nor dropped.
+        Assert.Equal(new QueueStatus(1, 2, 50, 0, 0), scheduler.Queue);
+        Assert.Equal(0, reservation.Tokens);
+        reservation.Dispose();
+        Assert.Equal(new QueueStatus(1, 2, 50, 0, 0), scheduler.Queue);
+        await Assert.ThrowsAsync<QueueFullException>(() => scheduler.ScoreAsync(Rows(90, 1)));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => scheduler.ScoreAsync(Rows(95, 1), reservation));
+        scorer.Release();
+        Assert.Equal(new[] { 10f, 11f }, (await queued.WaitAsync(Patience)).Logits);
+        await blocker.WaitAsync(Patience);
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+        Assert.DoesNotContain(scorer.Batches.SelectMany(b => b), r => r[0] is 90 or 95);
+    }
+
+    [Fact]
+    public async Task A_reservation_that_would_overflow_the_bound_is_refused_at_once_and_holds_nothing_after()
+    {
+        var scorer = new ScriptedScorer();
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions { MaxQueuedTokens = 50 });
+        var blocker = Occupy(scheduler, scorer);
+        var queued = scheduler.ScoreAsync(Rows(10, 40));
+        using var reservation = scheduler.Reserve();
+        reservation.Add(5);
+
+        var error = Assert.Throws<QueueFullException>(() => reservation.Add(6));
+
+        Assert.Equal((40L, 11L, 50L), (error.QueuedTokens, error.RequestTokens, error.MaxQueuedTokens));
+        Assert.InRange(error.RetryAfter, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.Equal(new QueueStatus(1, 1, 40), scheduler.Queue);
+        Assert.Throws<ObjectDisposedException>(() => reservation.Add(1));
+        await Assert.ThrowsAsync<ObjectDisposedException>(() => scheduler.ScoreAsync(Rows(20, 5), reservation));
+        Assert.Equal(new QueueStatus(1, 1, 40), scheduler.Queue);
+        scorer.Release();
+        await Task.WhenAll(blocker, queued).WaitAsync(Patience);
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+        Assert.DoesNotContain(scorer.Batches.SelectMany(b => b), r => r[0] == 20);
+    }
+
+    [Fact]
+    public async Task A_reservation_larger_than_the_whole_bound_is_held_when_nothing_else_waits_or_is_reserved()
+    {
+        var scorer = new ScriptedScorer();
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions { MaxQueuedTokens = 50 });
+        using var big = scheduler.Reserve();
+        big.Add(40);
+        big.Add(40);
+        using var other = scheduler.Reserve();
+
+        var error = Assert.Throws<QueueFullException>(() => other.Add(1));
+
+        Assert.Equal((80L, 1L), (error.QueuedTokens, error.RequestTokens));
+        Assert.Equal(new QueueStatus(0, 0, 0, 1, 80), scheduler.Queue);
+        var result = await scheduler.ScoreAsync(Rows(30, 40, 40), big).WaitAsync(Patience);
+        Assert.Equal(new[] { 30f, 31f }, result.Logits);
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+    }
+
+    [Fact]
+    public async Task A_reservation_lets_go_of_its_tokens_when_disposed_cancelled_or_handed_bad_rows()
+    {
+        var scorer = new ScriptedScorer();
+        using var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions());
+        var blocker = Occupy(scheduler, scorer);
+
+        var disposed = scheduler.Reserve();
+        disposed.Add(30);
+        disposed.Dispose();
+        disposed.Dispose();
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+
+        using var alreadyCancelled = new CancellationTokenSource();
+        alreadyCancelled.Cancel();
+        var cancelled = scheduler.Reserve();
+        cancelled.Add(30);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => scheduler.ScoreAsync(Rows(10, 30), cancelled, alreadyCancelled.Token));
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+
+        var bad = scheduler.Reserve();
+        bad.Add(30);
+        await Assert.ThrowsAsync<ArgumentException>(() => scheduler.ScoreAsync([ScriptedScorer.Row(20, 5), []], bad));
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+
+        // Handed over, then cancelled while waiting: it leaves as any request does.
+        using var leaving = new CancellationTokenSource();
+        var handedOver = scheduler.Reserve();
+        handedOver.Add(30);
+        var left = scheduler.ScoreAsync(Rows(30, 30), handedOver, leaving.Token);
+        Assert.Equal(new QueueStatus(1, 1, 30), scheduler.Queue);
+        leaving.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => left.WaitAsync(Patience));
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
+
+        scorer.Release();
+        await blocker.WaitAsync(Patience);
+        Assert.DoesNotContain(scorer.Batches.SelectMany(b => b), r => r[0] is 10 or 20 or 30);
+    }
+
+    [Fact]
     public async Task A_failing_batch_fails_only_the_requests_it_held_and_the_next_request_is_served()
     {
         var scorer = new ScriptedScorer { FailWhen = rows => rows.Any(r => r[0] == 101) };
@@ -326,12 +444,18 @@ public class BatchSchedulerTests
         var scheduler = new BatchScheduler(scorer, new BatchSchedulerOptions());
         var running = Occupy(scheduler, scorer);
         var waiting = scheduler.ScoreAsync(Rows(50, 10));
+        var reservation = scheduler.Reserve();
+        reservation.Add(10);
 
         scheduler.Dispose();
 
         await Assert.ThrowsAsync<ObjectDisposedException>(() => running.WaitAsync(Patience));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => waiting.WaitAsync(Patience));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => scheduler.ScoreAsync(Rows(60, 10)));
+        Assert.Throws<ObjectDisposedException>(() => reservation.Add(1));
+        Assert.Throws<ObjectDisposedException>(scheduler.Reserve);
+        reservation.Dispose();
+        Assert.Equal(new QueueStatus(0, 0, 0), scheduler.Queue);
         Assert.True(scorer.SawCancellation);
     }
 

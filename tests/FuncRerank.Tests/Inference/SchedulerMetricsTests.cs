@@ -120,4 +120,22 @@ public class SchedulerMetricsTests
         Assert.Equal(new[] { 2f }, second.Logits);
         Assert.True(calls > 0);
     }
+
+    [Fact]
+    public void Requests_building_their_prompts_and_the_tokens_they_reserved_are_measured()
+    {
+        using var scheduler = new BatchScheduler(new ScriptedScorer(), new BatchSchedulerOptions { MaxQueuedTokens = 100 });
+        using var metrics = new Recorder(scheduler);
+        using var reservation = scheduler.Reserve();
+        reservation.Add(60);
+        using var refused = scheduler.Reserve();
+        Assert.Throws<QueueFullException>(() => refused.Add(41));
+
+        metrics.Observe();
+
+        Assert.Equal([1.0], metrics.Values("funcrerank.queue.tokenizing"));
+        Assert.Equal([60.0], metrics.Values("funcrerank.queue.reserved_tokens"));
+        Assert.Equal([0.0], metrics.Values("funcrerank.queue.tokens"));
+        Assert.Equal([1.0], metrics.Values("funcrerank.requests.rejected"));
+    }
 }

@@ -7,13 +7,15 @@ namespace FuncRerank.Tests.Infra;
 /// <summary>
 /// azure.yaml and the hooks agree with the files and outputs they name: the service builds remotely from the
 /// repository's Dockerfile, every hook exists, and every azd value a hook reads is a Bicep output, an azd built-in or a
-/// setting the README documents.
+/// setting the deployment's documentation (README.md and docs/deploy.md) names.
 /// </summary>
 public class AzdProjectTests
 {
     private static string AzureYaml => File.ReadAllText(Path.Combine(RepoFiles.RepoRoot, "azure.yaml"));
 
-    private static string Readme => File.ReadAllText(Path.Combine(RepoFiles.RepoRoot, "README.md"));
+    // The README lists the settings a user sets; docs/deploy.md the values the hooks keep between steps.
+    private static string DeployDocumentation =>
+        File.ReadAllText(Path.Combine(RepoFiles.RepoRoot, "README.md")) + File.ReadAllText(Path.Combine(RepoFiles.RepoRoot, "docs", "deploy.md"));
 
     private static string Value(string key)
     {
@@ -74,6 +76,7 @@ public class AzdProjectTests
     public void Every_azd_value_the_hooks_read_is_an_output_a_built_in_or_a_documented_setting()
     {
         var outputs = Outputs();
+        var documentation = DeployDocumentation;
         string[] builtIns = ["AZURE_ENV_NAME", "AZURE_LOCATION", "AZURE_SUBSCRIPTION_ID", "SERVICE_API_RESOURCE_EXISTS", "AZURE_STORAGE_KEY", "AZURE_STORAGE_ACCOUNT"];
         var hooks = Directory.GetFiles(Path.Combine(BicepCli.InfraDirectory, "hooks"), "*.sh");
 
@@ -82,13 +85,13 @@ public class AzdProjectTests
             var text = File.ReadAllText(hook);
             var names = Regex.Matches(text, @"\b((?:AZURE|SERVICE|MODEL|RERANK)_[A-Z0-9_]+)\b").Select(m => m.Groups[1].Value).ToHashSet();
             foreach (var name in names.Where(n => !outputs.Contains(n) && !builtIns.Contains(n)))
-                Assert.True(Readme.Contains(name, StringComparison.Ordinal), $"{Path.GetFileName(hook)} reads {name}: not an output of main.bicep, nor documented in README");
+                Assert.True(documentation.Contains(name, StringComparison.Ordinal), $"{Path.GetFileName(hook)} reads {name}: not an output of main.bicep, nor documented in README.md or docs/deploy.md");
         }
 
         // And the values main.parameters.json takes from the azd environment are documented (or azd's own).
         var parameters = File.ReadAllText(Path.Combine(BicepCli.InfraDirectory, "main.parameters.json"));
         foreach (var name in Regex.Matches(parameters, @"\$\{([A-Z0-9_]+)").Select(m => m.Groups[1].Value).Where(n => !builtIns.Contains(n)))
-            Assert.True(Readme.Contains(name, StringComparison.Ordinal), $"main.parameters.json reads {name}, which README does not document");
+            Assert.True(documentation.Contains(name, StringComparison.Ordinal), $"main.parameters.json reads {name}, which neither README.md nor docs/deploy.md documents");
 
         // What the upload hook needs from provisioning is really provided.
         foreach (var name in new[] { "AZURE_RESOURCE_GROUP", "MODEL_STORAGE_ACCOUNT", "MODEL_SHARE_NAME", "RERANK_MODEL_ID", "RERANK_MODEL_DIR", "SERVICE_API_NAME", "SERVICE_API_URI", "RERANK_KEY_COMMAND", "AZURE_CONTAINER_REGISTRY_ENDPOINT" })

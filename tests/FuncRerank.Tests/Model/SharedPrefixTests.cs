@@ -69,7 +69,7 @@ public class SharedPrefixTests
 
         // float16 rounds every value at 2⁻¹¹ relative (an ulp of a hidden state near 4 is 0.004), and a token's place in
         // the packed stream and the batch's shape change the kernels' blocking: 4e-5 to 4e-4 measured between runs, below
-        // float16's own error against float32 (up to 9e-4 in score, README "Exactness").
+        // float16's own error against float32 (up to 9e-4 in score, docs/exactness.md).
         var tolerance = precision == ModelPrecision.Float32 ? 1e-5 : 2e-3;
         foreach (var (rows, reference) in batches)
         {
