@@ -7,6 +7,8 @@ using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
 using FuncRerank.Launcher;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Store;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Bench;
@@ -86,7 +88,7 @@ internal static class BenchRun
         };
         var store = new ModelStore(Path.Combine(settings.Work, "cache"), NullLogger.Instance);
         var watch = Stopwatch.StartNew();
-        var built = store.Resolve(checkpoint, ModelPrecision.Float32, 9693, 2152, 151643);
+        var built = store.Resolve(checkpoint, ModelPrecision.Float32, new RerankerTokenIds(9693, 2152, 151643));
         output.WriteLine($"model: {checkpoint} ({shape.Layers} layers, hidden {shape.Hidden}, {shape.Heads}/{shape.KvHeads} heads, " +
                          $"head_dim {shape.HeadDim}, intermediate {shape.Intermediate}; {shape.LinearParameters / 1e6:F1} M linear params), " +
                          $"graph {Qwen3OnnxBuilder.Version} ready in {watch.Elapsed.TotalSeconds:F1} s");

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FuncRerank.Model;
+using FuncRerank.Model.Hub;
 using Microsoft.Extensions.Logging;
 
 namespace FuncRerank.Cli;

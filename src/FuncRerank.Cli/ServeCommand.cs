@@ -36,7 +36,7 @@ internal static class ServeCommand
             {
                 try
                 {
-                    FuncRerank.Model.HubDownloader.ValidateModelId(id);
+                    FuncRerank.Model.Hub.HubDownloader.ValidateModelId(id);
                 }
                 catch (ArgumentException e)
                 {

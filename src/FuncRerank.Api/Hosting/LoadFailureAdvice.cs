@@ -1,5 +1,6 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FuncRerank.Api.Hosting;

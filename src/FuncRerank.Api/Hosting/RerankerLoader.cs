@@ -1,5 +1,7 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Hub;
 using FuncRerank.Tokenization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;

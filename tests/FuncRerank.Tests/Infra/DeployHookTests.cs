@@ -1,5 +1,6 @@
 using FuncRerank.Launcher;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
