@@ -1,5 +1,4 @@
 using System.CommandLine;
-using FuncRerank.Model;
 
 namespace FuncRerank.Bench;
 

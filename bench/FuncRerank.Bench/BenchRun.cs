@@ -5,7 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
+using FuncRerank.Launcher;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Store;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Bench;
@@ -85,7 +88,7 @@ internal static class BenchRun
         };
         var store = new ModelStore(Path.Combine(settings.Work, "cache"), NullLogger.Instance);
         var watch = Stopwatch.StartNew();
-        var built = store.Resolve(checkpoint, ModelPrecision.Float32, 9693, 2152, 151643);
+        var built = store.Resolve(checkpoint, ModelPrecision.Float32, new RerankerTokenIds(9693, 2152, 151643));
         output.WriteLine($"model: {checkpoint} ({shape.Layers} layers, hidden {shape.Hidden}, {shape.Heads}/{shape.KvHeads} heads, " +
                          $"head_dim {shape.HeadDim}, intermediate {shape.Intermediate}; {shape.LinearParameters / 1e6:F1} M linear params), " +
                          $"graph {Qwen3OnnxBuilder.Version} ready in {watch.Elapsed.TotalSeconds:F1} s");
@@ -121,7 +124,7 @@ internal static class BenchRun
         };
         var warmUp = Workload.Generate(Workload.Mixed(1), reranker.Tokenizer, settings.Seed + 100).Requests[0];
 
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             ["Reranker__MaxBatchTokens"] = settings.MaxBatchTokens.ToString(CultureInfo.InvariantCulture),
             ["Logging__LogLevel__Default"] = "Warning",
@@ -129,7 +132,7 @@ internal static class BenchRun
         };
         var results = new List<(RequestMix Mix, RequestRecord[] Records, double WallSeconds)>();
         long? serverPeak;
-        using (var server = await ServerProcess.StartAsync(built, environment, TimeSpan.FromMinutes(3)))
+        using (var server = await StandaloneServer.StartAsync(environment, waitUntilReady: true, TimeSpan.FromMinutes(3), "--model", built))
         using (var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 64 }) { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(10) })
         {
             output.WriteLine($"server: funcrerank serve (pid {server.ProcessId}) on {server.BaseAddress}, MaxBatchTokens {settings.MaxBatchTokens}");
@@ -192,7 +195,7 @@ internal static class BenchRun
                 output.WriteLine($"  {mix.Name}: {mix.Requests.Length} requests over HTTP in {wall:F1} s");
             }
 
-            serverPeak = server.PeakResidentBytes();
+            serverPeak = server.PeakResidentBytes;
         }
 
         var torch = new List<TorchResult?>();

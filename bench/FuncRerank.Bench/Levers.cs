@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.ML.OnnxRuntime;
 
 namespace FuncRerank.Bench;
@@ -32,10 +33,21 @@ internal static class Levers
     /// <summary>Full rows of 128, 512 and 2,000 tokens, and two left-padded batches whose rows shrink evenly to half / a fifth.</summary>
     public static readonly BatchShape[] DefaultShapes = [new(32, 128), new(8, 512), new(2, 2000), new(16, 1000, 0.5), new(4, 2000, 0.2)];
 
+    /// <summary>The graph as the builder wrote it before the tuning work (builder version funcrerank-qwen3-score-1): what the levers are measured against.</summary>
+    public static Qwen3GraphOptions BaselineGraph { get; } = new()
+    {
+        Attention = AttentionKernel.Unfused,
+        LastLayerLastPositionOnly = false,
+        FusedNorms = false,
+        RotaryContrib = false,
+        PackedTokens = false,
+        SharedPrefix = false,
+    };
+
     /// <summary>The builder's graph before the tuning work, the default, and the default with one lever flipped each (the last: two). `--variants` indexes this list.</summary>
     public static IReadOnlyList<(string Name, Qwen3GraphOptions Options)> GraphVariants() =>
     [
-        ("baseline (builder v1)", Qwen3GraphOptions.Baseline),
+        ("baseline (builder v1)", BaselineGraph),
         ("default (builder v3)", Qwen3GraphOptions.Default),
         ("default, no shared prefix input", Qwen3GraphOptions.Default with { SharedPrefix = false }),
         ("default, unfused attention", Qwen3GraphOptions.Default with { Attention = AttentionKernel.Unfused }),
@@ -73,7 +85,7 @@ internal static class Levers
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
             var watch = Stopwatch.StartNew();
-            Qwen3OnnxBuilder.Build(checkpoint, directory, ModelPrecision.Float32, 9693, 2152, 151643, new Dictionary<string, string>(), options);
+            Qwen3OnnxBuilder.Build(checkpoint, directory, ModelPrecision.Float32, new RerankerTokenIds(9693, 2152, 151643), new Dictionary<string, string>(), options);
             log.WriteLine($"  built {name,-34} in {watch.Elapsed.TotalSeconds:F1} s ({options.Describe(ModelPrecision.Float32)})");
             built.Add((name, directory));
         }

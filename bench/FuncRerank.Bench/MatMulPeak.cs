@@ -1,9 +1,9 @@
 using System.Diagnostics;
-using FuncRerank.Onnx;
-using FuncRerank.Onnx.Proto;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Building.Proto;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using DataType = FuncRerank.Onnx.Proto.TensorProto.Types.DataType;
+using DataType = FuncRerank.Model.Building.Proto.TensorProto.Types.DataType;
 
 namespace FuncRerank.Bench;
 

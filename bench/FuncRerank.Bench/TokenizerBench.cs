@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using FuncRerank.Launcher;
 using FuncRerank.Prompting;
 using FuncRerank.Tokenization;
 
@@ -168,29 +169,29 @@ internal static class TokenizerBench
     private static async Task MeasureHttpAsync(string checkpoint, TextWriter output)
     {
         var cjk = Categories().Single(c => c.Category == "cjk").Recipe;
-        using var server = await ServerProcess.StartAsync(checkpoint, new Dictionary<string, string>(), TimeSpan.FromMinutes(10));
+        using var server = await StandaloneServer.StartAsync(new Dictionary<string, string?>(), waitUntilReady: true, TimeSpan.FromMinutes(10), "--model", checkpoint);
         using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
         output.WriteLine($"HTTP: funcrerank serve --model {checkpoint} (max length 8192), load average {LoadAverage()}");
 
         var million = Body((cjk with { Chars = 1_000_000 }).Build());
         for (var i = 0; i < 3; i++)
         {
-            var cpuStart = Cpu(server);
+            var cpuStart = server.CpuTime;
             var start = Stopwatch.GetTimestamp();
             using var response = await client.PostAsync("v1/rerank", new StringContent(million, Encoding.UTF8, "application/json"));
             var wall = Stopwatch.GetElapsedTime(start);
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"rerank, one document of 1,000,000 CJK characters: {(int)response.StatusCode} in {wall.TotalMilliseconds:F0} ms wall, " +
-                $"{(Cpu(server) - cpuStart).TotalMilliseconds:F0} ms of server CPU (x-tokenization-time {Header(response, "x-tokenization-time")} ms, " +
+                $"{(server.CpuTime - cpuStart).TotalMilliseconds:F0} ms of server CPU (x-tokenization-time {Header(response, "x-tokenization-time")} ms, " +
                 $"x-queue-time {Header(response, "x-queue-time")}, x-inference-time {Header(response, "x-inference-time")}, " +
                 $"x-compute-tokens {Header(response, "x-compute-tokens")})"));
         }
 
         var threeMillion = Body((cjk with { Chars = 3_000_000 }).Build());
         using var hangUp = new CancellationTokenSource();
-        var cpuBefore = Cpu(server);
+        var cpuBefore = server.CpuTime;
         var request = client.PostAsync("v1/rerank", new StringContent(threeMillion, Encoding.UTF8, "application/json"), hangUp.Token);
-        while (Cpu(server) - cpuBefore < TimeSpan.FromMilliseconds(500))
+        while (server.CpuTime - cpuBefore < TimeSpan.FromMilliseconds(500))
             await Task.Delay(10);
         hangUp.Cancel();
         try
@@ -206,10 +207,10 @@ internal static class TokenizerBench
         var windows = new List<string>();
         while (hungUp.Elapsed < TimeSpan.FromSeconds(30))
         {
-            var cpuStart = Cpu(server);
+            var cpuStart = server.CpuTime;
             var window = Stopwatch.StartNew();
             await Task.Delay(100);
-            var busy = (Cpu(server) - cpuStart) / window.Elapsed;
+            var busy = (server.CpuTime - cpuStart) / window.Elapsed;
             windows.Add(string.Create(CultureInfo.InvariantCulture, $"{busy * 100:F0}%"));
             if (busy < 0.1)
             {
@@ -237,29 +238,24 @@ internal static class TokenizerBench
         var prompt = new RerankPrompt(Qwen3Tokenizer.Load(Path.Combine(checkpoint, "tokenizer.json")));
         var tokens = requests.Select(r => prompt.BuildPrompts(r.Item2.Select(d => (Query, d)).ToArray(), new PromptOptions()).Sum(p => (long)p.Length)).ToArray();
         var bound = tokens.Max() * 5 / 4;
-        using var server = await ServerProcess.StartAsync(checkpoint,
-            new Dictionary<string, string> { ["Reranker__MaxQueuedTokens"] = bound.ToString(CultureInfo.InvariantCulture) }, TimeSpan.FromMinutes(10));
+        using var server = await StandaloneServer.StartAsync(
+            new Dictionary<string, string?> { ["Reranker__MaxQueuedTokens"] = bound.ToString(CultureInfo.InvariantCulture) }, waitUntilReady: true,
+            TimeSpan.FromMinutes(10), "--model", checkpoint);
         using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromMinutes(30) };
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"queue: two concurrent requests of 250 × 4,000 CJK characters ({tokens[0]:N0} and {tokens[1]:N0} prompt tokens), " +
             $"MaxQueuedTokens {bound:N0}, {Environment.ProcessorCount} cores, load average {LoadAverage()}"));
 
-        var cpuStart = Cpu(server);
+        var cpuStart = server.CpuTime;
         var start = Stopwatch.GetTimestamp();
         var replies = await Task.WhenAll(requests.Select(async r =>
         {
             using var response = await client.PostAsync("v1/rerank", new StringContent(Body(r.Item2), Encoding.UTF8, "application/json"));
-            return (Name: r.Item1, Status: (int)response.StatusCode, Wall: Stopwatch.GetElapsedTime(start), Cpu: Cpu(server) - cpuStart);
+            return (Name: r.Item1, Status: (int)response.StatusCode, Wall: Stopwatch.GetElapsedTime(start), Cpu: server.CpuTime - cpuStart);
         }));
         foreach (var reply in replies.OrderBy(r => r.Wall))
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{reply.Name}: {reply.Status} at {reply.Wall.TotalMilliseconds:F0} ms wall, {reply.Cpu.TotalMilliseconds:F0} ms of server CPU since both were sent"));
-    }
-
-    private static TimeSpan Cpu(ServerProcess server)
-    {
-        using var process = Process.GetProcessById(server.ProcessId);
-        return process.TotalProcessorTime;
     }
 
     private static string Body(params string[] documents) =>

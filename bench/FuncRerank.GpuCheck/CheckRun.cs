@@ -2,6 +2,7 @@ using System.Diagnostics;
 using FuncRerank.Bench;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
 
@@ -43,7 +44,7 @@ internal static class CheckRun
             var directory = Path.Combine(options.Work, "graphs", graph.Name.Split(' ')[0] + "-" + built.Count);
             if (Directory.Exists(directory))
                 Directory.Delete(directory, recursive: true);
-            Qwen3OnnxBuilder.Build(options.Checkpoint, directory, graph.Precision, 9693, 2152, 151643, new Dictionary<string, string>(), graph.Options);
+            Qwen3OnnxBuilder.Build(options.Checkpoint, directory, graph.Precision, new RerankerTokenIds(9693, 2152, 151643), new Dictionary<string, string>(), graph.Options);
             built[graph] = directory;
             report.Build(graph, watch.Elapsed);
             log.WriteLine($"built {graph.Name} in {watch.Elapsed.TotalSeconds:F1} s");

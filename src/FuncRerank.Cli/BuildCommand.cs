@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 using FuncRerank.Tokenization;
 
 namespace FuncRerank.Cli;
@@ -29,7 +30,7 @@ internal static class BuildCommand
             var tokenizer = Qwen3Tokenizer.Load(Path.Combine(source, "tokenizer.json"));
             var started = System.Diagnostics.Stopwatch.StartNew();
             var store = new ModelStore(result.GetValue(cache) ?? ModelStore.DefaultCacheRoot(), logger);
-            store.Build(source, target, precision, tokenizer.YesTokenId, tokenizer.NoTokenId, tokenizer.PadTokenId, progress);
+            store.Build(source, target, precision, tokenizer.RerankerTokenIds, progress);
             Console.Error.WriteLine($"built {precision.ToName()} model in {target} ({started.Elapsed.TotalSeconds:F1} s)");
             return 0;
         }));

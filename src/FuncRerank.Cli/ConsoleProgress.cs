@@ -1,4 +1,5 @@
-using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Hub;
 
 namespace FuncRerank.Cli;
 

@@ -1,6 +1,6 @@
 using System.CommandLine;
 using System.Reflection;
-using FuncRerank.Model;
+using FuncRerank.Model.Building;
 
 namespace FuncRerank.Cli;
 

@@ -1,4 +1,5 @@
 using FuncRerank.Model;
+using FuncRerank.Model.Hub;
 using FuncRerank.Tokenization;
 using Microsoft.ML.OnnxRuntime;
 

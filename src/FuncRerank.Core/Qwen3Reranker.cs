@@ -1,5 +1,7 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Store;
 using FuncRerank.Prompting;
 using FuncRerank.Tokenization;
 using Microsoft.Extensions.Logging;
@@ -57,15 +59,14 @@ public sealed class Qwen3Reranker : IDisposable
             throw new ModelFormatException($"{modelDirectory}: tokenizer.json is missing");
         var tokenizer = Qwen3Tokenizer.Load(tokenizerPath);
         var store = new ModelStore(options.CacheRoot ?? ModelStore.DefaultCacheRoot(), logger);
-        var built = store.Resolve(modelDirectory, options.Precision, tokenizer.YesTokenId, tokenizer.NoTokenId, tokenizer.PadTokenId, progress);
+        var built = store.Resolve(modelDirectory, options.Precision, tokenizer.RerankerTokenIds, progress);
         var scorer = OnnxScorer.Open(built, options.Scorer, logger);
         Qwen3Reranker reranker;
         try
         {
             var manifest = scorer.Manifest;
-            if (manifest.YesTokenId != tokenizer.YesTokenId || manifest.NoTokenId != tokenizer.NoTokenId || manifest.PadTokenId != tokenizer.PadTokenId)
-                throw new ModelFormatException($"{built}: built for yes/no/pad ids {manifest.YesTokenId}/{manifest.NoTokenId}/{manifest.PadTokenId}, " +
-                                               $"but tokenizer.json gives {tokenizer.YesTokenId}/{tokenizer.NoTokenId}/{tokenizer.PadTokenId}");
+            if (manifest.TokenIds != tokenizer.RerankerTokenIds)
+                throw new ModelFormatException($"{built}: built for yes/no/pad ids {manifest.TokenIds}, but tokenizer.json gives {tokenizer.RerankerTokenIds}");
             if (options.MaxLength > manifest.Architecture.MaxPositionEmbeddings)
                 throw new ArgumentException($"max length {options.MaxLength} exceeds the model's max_position_embeddings {manifest.Architecture.MaxPositionEmbeddings}");
             reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer, options.MaxLength), manifest, scorer.Device, scorer.DeviceReason, scorer,

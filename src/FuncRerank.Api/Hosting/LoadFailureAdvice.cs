@@ -1,5 +1,6 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 
 namespace FuncRerank.Api.Hosting;
 

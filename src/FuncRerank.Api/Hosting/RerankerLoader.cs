@@ -1,5 +1,7 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Hub;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

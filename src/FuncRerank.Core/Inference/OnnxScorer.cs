@@ -1,4 +1,5 @@
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 

@@ -1,3 +1,4 @@
+using FuncRerank.Model.Hub;
 using Microsoft.Extensions.Logging;
 
 namespace FuncRerank.Model;

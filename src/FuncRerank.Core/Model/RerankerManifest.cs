@@ -21,6 +21,11 @@ public sealed record RerankerManifest
     public required int YesTokenId { get; init; }
     public required int NoTokenId { get; init; }
     public required int PadTokenId { get; init; }
+
+    /// <summary>The three ids above as one value; the file keeps them as three fields.</summary>
+    [JsonIgnore]
+    public RerankerTokenIds TokenIds => new(YesTokenId, NoTokenId, PadTokenId);
+
     /// <summary>SHA-256 of each source file (name → hex), so a build can be traced to its checkpoint.</summary>
     public required SortedDictionary<string, string> SourceFiles { get; init; }
     public string Graph { get; init; } =

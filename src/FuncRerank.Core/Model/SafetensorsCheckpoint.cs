@@ -3,20 +3,6 @@ using System.Text.Json;
 
 namespace FuncRerank.Model;
 
-public enum TensorDataType
-{
-    Float32,
-    Float16,
-    BFloat16,
-}
-
-/// <summary>Where one tensor's bytes lie inside a <c>.safetensors</c> file.</summary>
-public sealed record SafetensorsTensor(string Name, TensorDataType DataType, long[] Shape, string FilePath, long DataOffset, long ByteLength)
-{
-    public long ElementCount => Shape.Aggregate(1L, (n, d) => n * d);
-    public int ElementSize => DataType == TensorDataType.Float32 ? 4 : 2;
-}
-
 /// <summary>
 /// The tensors of a Hugging Face checkpoint: one <c>model.safetensors</c>, or the shards that
 /// <c>model.safetensors.index.json</c> names. Only headers are read up front; tensor data is read on demand,

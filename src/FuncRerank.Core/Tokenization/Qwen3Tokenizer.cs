@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
+using FuncRerank.Model;
 using Microsoft.ML.Tokenizers;
 
 namespace FuncRerank.Tokenization;
@@ -93,6 +94,9 @@ public sealed class Qwen3Tokenizer
 
     /// <summary>Id of the single token <c>no</c> (2152).</summary>
     public int NoTokenId => ExpectedNoTokenId;
+
+    /// <summary>The ids a model built for this tokenizer is tied to.</summary>
+    public RerankerTokenIds RerankerTokenIds => new(YesTokenId, NoTokenId, PadTokenId);
 
     /// <summary>Largest token id (model vocabulary and added tokens) plus one: 151669 for Qwen3.</summary>
     public int VocabularySize { get; }

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using FuncRerank.Tests.TestSupport;
+using FuncRerank.Launcher;
 
 namespace FuncRerank.Tests.Cli;
 
@@ -17,7 +17,7 @@ internal static class FuncRerankProcess
     /// <param name="environment">Variables for the child process on top of this one's; a null value removes one.</param>
     public static Result Run(string standardInput, IReadOnlyDictionary<string, string?> environment, params string[] arguments)
     {
-        var start = StartInfo(environment, arguments);
+        var start = FuncRerankCommand.StartInfo(environment, arguments);
         start.RedirectStandardInput = true;
         start.StandardInputEncoding = new System.Text.UTF8Encoding(false);
         start.StandardOutputEncoding = System.Text.Encoding.UTF8;
@@ -33,17 +33,5 @@ internal static class FuncRerankProcess
         }
 
         return new Result(process.ExitCode, output.Result, error.Result);
-    }
-
-    /// <summary>`dotnet funcrerank.dll ARGS` with stdout and stderr captured.</summary>
-    /// <param name="environment">Variables for the child process on top of this one's; a null value removes one.</param>
-    public static ProcessStartInfo StartInfo(IReadOnlyDictionary<string, string?> environment, IEnumerable<string> arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "funcrerank.dll"));
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        start.Apply(environment);
-        return start;
     }
 }

@@ -4,7 +4,7 @@ using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
 using Duration = Google.Protobuf.WellKnownTypes.Duration;
-using FuncRerank.Tests.TestSupport;
+using FuncRerank.Launcher;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json.Nodes;
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 
 namespace FuncRerank.Tests.Http;

@@ -1,7 +1,9 @@
 using System.Net;
 using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
+using FuncRerank.Launcher;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 using FuncRerank.Tests.Model;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -103,7 +105,7 @@ public sealed class FaultInjectionTests
         using var cache = ScratchDirectory.Create();
         var checkpoint = RepoFiles.Checkpoint("tiny-f32-tied");
         var cached = new ModelStore(cache.Path, NullLogger.Instance).Resolve(checkpoint, ModelPrecision.Float32,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId);
+            BuiltModels.TokenIds);
         File.WriteAllText(Path.Combine(cached, "model.onnx"), "not a protobuf");
         using var server = await Serve(checkpoint, cache.Path);
 

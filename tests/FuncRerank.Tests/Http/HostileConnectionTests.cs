@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 
 namespace FuncRerank.Tests.Http;

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using FuncRerank.Api.Endpoints;
 using FuncRerank.Api.Hosting;
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

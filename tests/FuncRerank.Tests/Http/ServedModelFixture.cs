@@ -1,3 +1,4 @@
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 
 namespace FuncRerank.Tests.Http;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 
 namespace FuncRerank.Tests.Http;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 using FuncRerank.Tests.Tokenization;
 

@@ -1,4 +1,6 @@
+using FuncRerank.Launcher;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -69,7 +71,7 @@ public class DeployHookTests
                 ["RERANK_MODEL_ID"] = ModelId,
                 ["RERANK_MODEL_DIR"] = Directory_,
                 ["RERANK_WORK_DIR"] = Work,
-                ["FUNCRERANK"] = $"dotnet {Path.Combine(AppContext.BaseDirectory, "funcrerank.dll")}",
+                ["FUNCRERANK"] = $"dotnet {FuncRerankCommand.AssemblyPath}",
                 ["FUNCRERANK_CACHE"] = Path.Combine(Root, "cache"),
                 ["RERANK_MODEL_SOURCE"] = null,
                 ["RERANK_MODEL_FORCE_UPLOAD"] = null,

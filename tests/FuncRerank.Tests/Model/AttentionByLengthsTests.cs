@@ -1,6 +1,7 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
-using FuncRerank.Onnx.Proto;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Building.Proto;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -123,5 +124,5 @@ public class AttentionByLengthsTests
 
     private static void Build(string output, ModelPrecision precision, Qwen3GraphOptions options) =>
         Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, precision,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>(), options);
+            BuiltModels.TokenIds, new Dictionary<string, string>(), options);
 }

@@ -1,9 +1,9 @@
 using FuncRerank.Model;
-using FuncRerank.Onnx;
+using FuncRerank.Model.Building;
 using FuncRerank.Tests.TestSupport;
 using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
-using DataType = FuncRerank.Onnx.Proto.TensorProto.Types.DataType;
+using DataType = FuncRerank.Model.Building.Proto.TensorProto.Types.DataType;
 
 namespace FuncRerank.Tests.Model;
 

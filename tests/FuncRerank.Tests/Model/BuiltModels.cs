@@ -2,6 +2,7 @@ using FuncRerank.Tests.TestSupport;
 using System.Collections.Concurrent;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.Model;
@@ -12,6 +13,7 @@ internal static class BuiltModels
     public const int YesTokenId = 9693;
     public const int NoTokenId = 2152;
     public const int PadTokenId = 151643;
+    public static readonly RerankerTokenIds TokenIds = new(YesTokenId, NoTokenId, PadTokenId);
 
     private static readonly ConcurrentDictionary<(string, ModelPrecision), Lazy<string>> Directories = new();
     private static readonly ConcurrentDictionary<(string, ModelPrecision), Lazy<OnnxScorer>> Scorers = new();
@@ -23,7 +25,7 @@ internal static class BuiltModels
     public static string BuildNew(string checkpoint, ModelPrecision precision, Qwen3GraphOptions options)
     {
         var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
-        Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint(checkpoint), output, precision, YesTokenId, NoTokenId, PadTokenId,
+        Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint(checkpoint), output, precision, TokenIds,
             new Dictionary<string, string>(), options);
         return output;
     }

@@ -2,6 +2,7 @@ using FuncRerank.Tests.TestSupport;
 using System.Buffers.Binary;
 using System.Text;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 
 namespace FuncRerank.Tests.Model;
 
@@ -81,7 +82,7 @@ public class CheckpointErrorTests
             stream.SetLength(stream.Length / 2);
 
         var error = Assert.Throws<ModelFormatException>(() => Qwen3OnnxBuilder.Build(copy, Path.Combine(copy, "out"), ModelPrecision.Float32,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>()));
+            BuiltModels.TokenIds, new Dictionary<string, string>()));
         Assert.Contains(shard, error.Message);
     }
 
@@ -97,11 +98,11 @@ public class CheckpointErrorTests
         }
 
         var error = Assert.Throws<ModelFormatException>(() => Qwen3OnnxBuilder.Build(copy, Path.Combine(copy, "fp16"), ModelPrecision.Float16,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>()));
+            BuiltModels.TokenIds, new Dictionary<string, string>()));
         Assert.Contains("model.embed_tokens.weight", error.Message);
         Assert.Contains("float16 range", error.Message);
         Qwen3OnnxBuilder.Build(copy, Path.Combine(copy, "fp32"), ModelPrecision.Float32,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>());
+            BuiltModels.TokenIds, new Dictionary<string, string>());
     }
 
     [Theory]

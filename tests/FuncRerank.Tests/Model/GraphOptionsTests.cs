@@ -1,6 +1,8 @@
+using FuncRerank.Bench;
 using FuncRerank.Inference;
 using FuncRerank.Model;
-using FuncRerank.Onnx.Proto;
+using FuncRerank.Model.Building;
+using FuncRerank.Model.Building.Proto;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -15,7 +17,7 @@ public class GraphOptionsTests
 {
     private static readonly Dictionary<string, Qwen3GraphOptions> Variants = new()
     {
-        ["baseline"] = Qwen3GraphOptions.Baseline,
+        ["baseline"] = Levers.BaselineGraph,
         ["default"] = Qwen3GraphOptions.Default,
         ["unfused+last-position"] = Qwen3GraphOptions.Default with { Attention = AttentionKernel.Unfused },
         ["gqa+full-last-layer"] = Qwen3GraphOptions.Default with { LastLayerLastPositionOnly = false },
@@ -24,7 +26,7 @@ public class GraphOptionsTests
         ["all-contrib-ops"] = Qwen3GraphOptions.Default with { FusedNorms = true, RotaryContrib = true },
         ["padded-tokens"] = Qwen3GraphOptions.Default with { PackedTokens = false, SharedPrefix = false },
         ["padded+rotary-op"] = Qwen3GraphOptions.Default with { PackedTokens = false, SharedPrefix = false, RotaryContrib = true },
-        ["packed+unfused+full"] = Qwen3GraphOptions.Baseline with { PackedTokens = true },
+        ["packed+unfused+full"] = Levers.BaselineGraph with { PackedTokens = true },
     };
 
     public static TheoryData<string, string> Cases()

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using FuncRerank.Model;
+using FuncRerank.Model.Hub;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 

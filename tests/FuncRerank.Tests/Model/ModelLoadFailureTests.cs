@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Hub;
 using FuncRerank.Tests.TestSupport;
 using FuncRerank.Tokenization;
 using Microsoft.Extensions.Logging.Abstractions;

@@ -1,6 +1,7 @@
 using FuncRerank.Tests.TestSupport;
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Store;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.Model;
@@ -8,7 +9,7 @@ namespace FuncRerank.Tests.Model;
 public class ModelStoreTests
 {
     private static string Resolve(ModelStore store, string directory, ModelPrecision precision) =>
-        store.Resolve(directory, precision, BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId);
+        store.Resolve(directory, precision, BuiltModels.TokenIds);
 
     [Fact]
     public void A_checkpoint_is_built_once_and_then_served_from_the_cache()

@@ -1,4 +1,5 @@
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 
 namespace FuncRerank.Tests.Model;
 

@@ -1,5 +1,6 @@
 using FuncRerank.Inference;
 using FuncRerank.Model;
+using FuncRerank.Model.Building;
 using FuncRerank.Tests.TestSupport;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -88,12 +89,12 @@ public class SharedPrefixTests
     {
         var output = Path.Combine(RepoFiles.NewTemporaryDirectory(), "built");
         var error = Assert.Throws<ArgumentException>(() => Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, ModelPrecision.Float32,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>(),
+            BuiltModels.TokenIds, new Dictionary<string, string>(),
             Qwen3GraphOptions.Default with { PackedTokens = false }));
         Assert.Contains("packed tokens", error.Message);
         Assert.False(Directory.Exists(output)); // refused before anything is written
         error = Assert.Throws<ArgumentException>(() => Qwen3OnnxBuilder.Build(RepoFiles.Checkpoint("tiny-f32-tied"), output, ModelPrecision.Float16,
-            BuiltModels.YesTokenId, BuiltModels.NoTokenId, BuiltModels.PadTokenId, new Dictionary<string, string>(),
+            BuiltModels.TokenIds, new Dictionary<string, string>(),
             Qwen3GraphOptions.Default with { WeightBits = 8 }));
         Assert.Contains("fp32", error.Message);
         Assert.False(Directory.Exists(output));

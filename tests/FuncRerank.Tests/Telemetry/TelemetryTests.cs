@@ -5,6 +5,7 @@ using System.Text.Json;
 using FuncRerank.Api.Endpoints;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
+using FuncRerank.Launcher;
 using FuncRerank.Tests.TestSupport;
 using System.Text.Json.Nodes;
 using Google.Protobuf;

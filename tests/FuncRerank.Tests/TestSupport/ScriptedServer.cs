@@ -1,11 +1,7 @@
 using FuncRerank.Api.Endpoints;
 using FuncRerank.Api.Hosting;
 using FuncRerank.Inference;
-using FuncRerank.Model;
-using FuncRerank.Prompting;
 using FuncRerank.Tests.Inference;
-using FuncRerank.Tests.Model;
-using FuncRerank.Tokenization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -13,7 +9,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.TestSupport;
 
@@ -25,7 +20,7 @@ namespace FuncRerank.Tests.TestSupport;
 /// </summary>
 internal sealed class ScriptedServer : IAsyncDisposable
 {
-    public const string Checkpoint = "tiny-f32-tied";
+    public const string Checkpoint = ScriptedReranker.Checkpoint;
 
     private readonly WebApplication _app;
 
@@ -52,11 +47,7 @@ internal sealed class ScriptedServer : IAsyncDisposable
     /// </summary>
     public static async Task<ScriptedServer> StartAsync(BatchSchedulerOptions batching, IReadOnlyDictionary<string, string?> settings)
     {
-        var session = BuiltModels.Scorer(Checkpoint, ModelPrecision.Float32);
-        var scorer = new ScriptedScorer(session);
-        var tokenizer = Qwen3Tokenizer.Load(Path.Combine(RepoFiles.Checkpoint(Checkpoint), "tokenizer.json"));
-        var reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer), session.Manifest, session.Device, session.DeviceReason, scorer,
-            batching, NullLogger.Instance);
+        var (scorer, reranker) = ScriptedReranker.Create(batching);
         var state = new RerankerState();
         state.SetReady(reranker);
 

@@ -1,8 +1,8 @@
+using FuncRerank.Model.Building.Proto;
 using Google.Protobuf;
-using FuncRerank.Onnx.Proto;
-using DataType = FuncRerank.Onnx.Proto.TensorProto.Types.DataType;
+using DataType = FuncRerank.Model.Building.Proto.TensorProto.Types.DataType;
 
-namespace FuncRerank.Onnx;
+namespace FuncRerank.Model.Building;
 
 /// <summary>
 /// A thin way to write an ONNX <see cref="GraphProto"/> node by node: every call returns the name of the value it

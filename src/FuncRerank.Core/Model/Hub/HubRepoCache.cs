@@ -1,4 +1,6 @@
-namespace FuncRerank.Model;
+using FuncRerank.Model.Store;
+
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// One model's folder in a huggingface_hub cache: <c>blobs/{etag}</c> holds each file once, <c>snapshots/{commit}/</c>

@@ -1,4 +1,4 @@
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// A model that could not be fetched from the Hub. The message says why in the user's terms (a token is needed, no

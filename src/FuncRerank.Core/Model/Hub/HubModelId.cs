@@ -1,4 +1,4 @@
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// A Hugging Face model id, <c>owner/name</c>. It becomes part of URLs and of a cache folder name, so only what the Hub

@@ -1,8 +1,8 @@
 using System.Diagnostics;
 
-namespace FuncRerank.Tests.TestSupport;
+namespace FuncRerank.Launcher;
 
-internal static class ProcessEnvironment
+public static class ProcessEnvironment
 {
     /// <summary>Sets a child process's variables on top of this one's; a null value removes one.</summary>
     public static void Apply(this ProcessStartInfo start, IReadOnlyDictionary<string, string?> environment)

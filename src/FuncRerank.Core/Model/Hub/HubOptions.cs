@@ -1,4 +1,6 @@
-namespace FuncRerank.Model;
+using FuncRerank.Model.Store;
+
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// Where and how <see cref="HubDownloader"/> fetches a model. The defaults read the environment variables
@@ -42,6 +44,3 @@ public sealed record HubOptions
     private static string? EnvironmentValue(string name) =>
         Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 }
-
-/// <summary>One file's download so far; reported every few hundred kilobytes and when the file is complete.</summary>
-public sealed record DownloadProgress(string File, long BytesDone, long BytesTotal);

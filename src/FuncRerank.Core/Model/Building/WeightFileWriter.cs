@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Building;
 
 /// <summary>
 /// Appends converted tensors to the ONNX external-data file. Each tensor starts on a 64 KiB boundary: ONNX Runtime

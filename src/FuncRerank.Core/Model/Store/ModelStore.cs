@@ -1,9 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using FuncRerank.Model.Building;
 using Microsoft.Extensions.Logging;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Store;
 
 /// <summary>
 /// Turns what the user points at into a directory holding a built ONNX model. A built directory (it has
@@ -28,7 +29,7 @@ public sealed class ModelStore(string cacheRoot, ILogger logger)
             : xdg, "funcrerank");
     }
 
-    public string Resolve(string modelDirectory, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId, IProgress<BuildProgress>? progress = null)
+    public string Resolve(string modelDirectory, ModelPrecision precision, RerankerTokenIds tokenIds, IProgress<BuildProgress>? progress = null)
     {
         if (!Directory.Exists(modelDirectory))
             throw new ModelFormatException($"{modelDirectory}: no such model directory");
@@ -46,23 +47,23 @@ public sealed class ModelStore(string cacheRoot, ILogger logger)
             return target;
         }
 
-        BuildInto(modelDirectory, target, hashes, precision, yesTokenId, noTokenId, padTokenId, progress);
+        BuildInto(modelDirectory, target, hashes, precision, tokenIds, progress);
         return target;
     }
 
     /// <summary>Builds a checkpoint into <paramref name="target"/> (which must not hold a model yet), outside the cache.</summary>
-    public void Build(string modelDirectory, string target, ModelPrecision precision, int yesTokenId, int noTokenId, int padTokenId, IProgress<BuildProgress>? progress = null) =>
-        BuildInto(modelDirectory, target, HashSourceFiles(modelDirectory), precision, yesTokenId, noTokenId, padTokenId, progress);
+    public void Build(string modelDirectory, string target, ModelPrecision precision, RerankerTokenIds tokenIds, IProgress<BuildProgress>? progress = null) =>
+        BuildInto(modelDirectory, target, HashSourceFiles(modelDirectory), precision, tokenIds, progress);
 
     /// <summary>Builds beside the target and renames at the end, so a crash or a concurrent start never sees half a model.</summary>
     private void BuildInto(string modelDirectory, string target, Dictionary<string, string> hashes, ModelPrecision precision,
-        int yesTokenId, int noTokenId, int padTokenId, IProgress<BuildProgress>? progress)
+        RerankerTokenIds tokenIds, IProgress<BuildProgress>? progress)
     {
         var partial = $"{Path.TrimEndingDirectorySeparator(Path.GetFullPath(target))}.partial-{Environment.ProcessId}-{Guid.NewGuid():N}";
         logger.LogInformation("Building {Dtype} ONNX model from {Source} into {Target}", precision.ToName(), modelDirectory, target);
         try
         {
-            Qwen3OnnxBuilder.Build(modelDirectory, partial, precision, yesTokenId, noTokenId, padTokenId, hashes, progress);
+            Qwen3OnnxBuilder.Build(modelDirectory, partial, precision, tokenIds, hashes, progress);
             if (Directory.Exists(target) && !Directory.EnumerateFileSystemEntries(target).Any())
                 Directory.Delete(target);
             try

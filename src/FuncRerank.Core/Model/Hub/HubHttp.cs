@@ -2,7 +2,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// The Hub's HTTP conventions in one place: the token goes only to the Hub's own origin (never to the CDN a file
@@ -178,6 +178,3 @@ internal sealed class HubHttp
     private bool IsHub(Uri uri) =>
         Uri.Compare(uri, _endpoint, UriComponents.SchemeAndServer, UriFormat.UriEscaped, StringComparison.OrdinalIgnoreCase) == 0;
 }
-
-/// <summary>A failure worth another try (network, timeout, 5xx); after the last try it becomes a <see cref="HubDownloadException"/>.</summary>
-internal sealed class TransientHubException(string message, Exception? inner = null) : Exception(message, inner);

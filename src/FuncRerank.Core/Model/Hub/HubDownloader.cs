@@ -1,8 +1,9 @@
 using System.Text.Json;
+using FuncRerank.Model.Store;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace FuncRerank.Model;
+namespace FuncRerank.Model.Hub;
 
 /// <summary>
 /// Fetches a model from the Hugging Face Hub by id (<c>Qwen/Qwen3-Reranker-0.6B</c>) into a huggingface_hub-style
