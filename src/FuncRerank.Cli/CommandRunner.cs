@@ -1,7 +1,3 @@
-using FuncRerank.Model;
-using FuncRerank.Model.Hub;
-using FuncRerank.Tokenization;
-
 namespace FuncRerank.Cli;
 
 /// <summary>Runs a command body and turns every expected failure into one line on stderr and a non-zero exit, never a stack trace.</summary>
@@ -17,8 +13,7 @@ internal static class CommandRunner
         {
             return Fail(e.Message, 2);
         }
-        catch (Exception e) when (e is ModelFormatException or HubDownloadException or TokenizerLoadException or IOException
-                                      or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
+        catch (Exception e) when (ModelLoadFailure.IsExpected(e))
         {
             return Fail(e.Message, 1);
         }

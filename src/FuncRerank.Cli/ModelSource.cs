@@ -1,5 +1,5 @@
 using System.CommandLine;
-using FuncRerank.Model.Hub;
+using FuncRerank.Model;
 using Microsoft.Extensions.Logging;
 
 namespace FuncRerank.Cli;
@@ -22,18 +22,20 @@ internal sealed class ModelSource(string directoryDescription)
         var id = result.GetValue(Id);
         if ((directory is null) == (id is null))
             throw new UsageException("give either --model DIR or --model-id ID (exactly one of them)");
-        if (directory is not null)
-            return directory;
+        var location = directory is not null ? ModelLocation.Local(directory) : HubLocation(id!);
+        return location.Resolve(progress, logger);
+    }
+
+    /// <summary>A <c>--model-id</c> as a Hub location; one that is not an <c>owner/name</c> id is a usage error.</summary>
+    public static ModelLocation HubLocation(string id)
+    {
         try
         {
-            HubDownloader.ValidateModelId(id!);
+            return ModelLocation.Hub(id);
         }
         catch (ArgumentException e)
         {
             throw new UsageException($"--model-id: {e.Message}");
         }
-
-        var downloader = new HubDownloader(new HubOptions(), logger: logger);
-        return downloader.DownloadAsync(id!, progress, CancellationToken.None).GetAwaiter().GetResult();
     }
 }

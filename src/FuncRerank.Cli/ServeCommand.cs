@@ -32,17 +32,9 @@ internal static class ServeCommand
         {
             if (result.GetValue(model) is not null && result.GetValue(modelId) is not null)
                 throw new UsageException("give either --model or --model-id, not both");
+            // A malformed id fails here, as a usage error, rather than in the loader once the server is up.
             if (result.GetValue(modelId) is { } id)
-            {
-                try
-                {
-                    FuncRerank.Model.Hub.HubDownloader.ValidateModelId(id);
-                }
-                catch (ArgumentException e)
-                {
-                    throw new UsageException($"--model-id: {e.Message}");
-                }
-            }
+                _ = ModelSource.HubLocation(id);
 
             CliOptions.ParseDtype(result.GetValue(dtype)!);
             CliOptions.ParseDevice(result.GetValue(device)!);

@@ -30,38 +30,21 @@ internal static class JsonNesting
     /// </summary>
     public static TooDeep? FindTooDeep(ReadOnlySpan<byte> json, int maxDepth)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
-        var open = new List<Frame>();
+        var walk = new Walk(json);
         (string? Field, string Path)? first = null;
         var deepest = 0;
-        try
+        // Past a syntax error the depth reached so far is what the client sent.
+        while (walk.Read())
         {
-            while (reader.Read())
+            walk.Apply();
+            if (walk.Token is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+                continue;
+            deepest = Math.Max(deepest, walk.Open.Count);
+            if (walk.Open.Count > maxDepth && first is null)
             {
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.PropertyName:
-                        open[^1].Name = NameOf(ref reader);
-                        break;
-                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        StartValue(open);
-                        if (open.Count + 1 > maxDepth && first is null)
-                            first = (open is [{ IsArray: false } top, ..] ? top.Name : null, Render(open));
-                        open.Add(new Frame(reader.TokenType == JsonTokenType.StartArray));
-                        deepest = Math.Max(deepest, open.Count);
-                        break;
-                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        open.RemoveAt(open.Count - 1);
-                        break;
-                    default:
-                        StartValue(open);
-                        break;
-                }
+                var enclosing = walk.Open.GetRange(0, walk.Open.Count - 1);
+                first = (enclosing is [{ IsArray: false } top, ..] ? top.Name : null, Render(enclosing));
             }
-        }
-        catch (JsonException)
-        {
-            // The rest is not JSON; the depth reached so far is what the client sent.
         }
 
         return first is { } f ? new TooDeep(f.Field, f.Path, deepest) : null;
@@ -73,47 +56,73 @@ internal static class JsonNesting
     /// </summary>
     public static string? PathAt(ReadOnlySpan<byte> json, long offset)
     {
-        var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
-        var open = new List<Frame>();
-        try
+        var walk = new Walk(json);
+        while (walk.Read())
         {
-            while (reader.Read())
-            {
-                var holds = reader.BytesConsumed > offset;
-                switch (reader.TokenType)
-                {
-                    case JsonTokenType.PropertyName when holds:
-                        return open.Count > 1 ? Render(open.GetRange(0, open.Count - 1)) : null;
-                    case JsonTokenType.PropertyName:
-                        open[^1].Name = NameOf(ref reader);
-                        break;
-                    case JsonTokenType.StartObject or JsonTokenType.StartArray:
-                        StartValue(open);
-                        open.Add(new Frame(reader.TokenType == JsonTokenType.StartArray));
-                        break;
-                    case JsonTokenType.EndObject or JsonTokenType.EndArray:
-                        open.RemoveAt(open.Count - 1);
-                        break;
-                    default:
-                        StartValue(open);
-                        if (holds)
-                            return Render(open);
-                        break;
-                }
-            }
-        }
-        catch (JsonException)
-        {
-            // Not JSON from here on; the parser names that.
+            var holds = walk.BytesConsumed > offset;
+            if (holds && walk.Token == JsonTokenType.PropertyName)
+                return walk.Open.Count > 1 ? Render(walk.Open.GetRange(0, walk.Open.Count - 1)) : null;
+            walk.Apply();
+            if (holds && walk.Token is not (JsonTokenType.StartObject or JsonTokenType.StartArray or JsonTokenType.EndObject or JsonTokenType.EndArray))
+                return Render(walk.Open);
         }
 
         return null;
     }
 
-    private static void StartValue(List<Frame> open)
+    /// <summary>
+    /// One forward read of a JSON text, the part both searches share: <see cref="Open"/> holds the arrays and objects
+    /// around the last token applied, with each array's index and each object's current property name.
+    /// </summary>
+    private ref struct Walk(ReadOnlySpan<byte> json)
     {
-        if (open is [.., { IsArray: true } array])
-            array.Index++;
+        private Utf8JsonReader _reader = new(json, new JsonReaderOptions { MaxDepth = int.MaxValue });
+
+        public List<Frame> Open { get; } = [];
+
+        public readonly JsonTokenType Token => _reader.TokenType;
+
+        public readonly long BytesConsumed => _reader.BytesConsumed;
+
+        /// <summary>The next token, not yet applied to <see cref="Open"/>; false at the end and where the text stops being JSON (the parser names that).</summary>
+        public bool Read()
+        {
+            try
+            {
+                return _reader.Read();
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        }
+
+        /// <summary>Applies the token read: a property name names its object's member, a value takes its array's next index.</summary>
+        public void Apply()
+        {
+            switch (_reader.TokenType)
+            {
+                case JsonTokenType.PropertyName:
+                    Open[^1].Name = NameOf(ref _reader);
+                    break;
+                case JsonTokenType.StartObject or JsonTokenType.StartArray:
+                    StartValue();
+                    Open.Add(new Frame(_reader.TokenType == JsonTokenType.StartArray));
+                    break;
+                case JsonTokenType.EndObject or JsonTokenType.EndArray:
+                    Open.RemoveAt(Open.Count - 1);
+                    break;
+                default:
+                    StartValue();
+                    break;
+            }
+        }
+
+        private readonly void StartValue()
+        {
+            if (Open is [.., { IsArray: true } array])
+                array.Index++;
+        }
     }
 
     private static string NameOf(ref Utf8JsonReader reader)

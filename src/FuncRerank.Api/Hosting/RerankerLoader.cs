@@ -2,7 +2,6 @@ using FuncRerank.Inference;
 using FuncRerank.Model;
 using FuncRerank.Model.Building;
 using FuncRerank.Model.Hub;
-using FuncRerank.Tokenization;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -65,8 +64,7 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
         catch (Exception e)
         {
             // Whatever went wrong, the process stays up and says why in /health and in every 503.
-            var expected = e is ModelFormatException or TokenizerLoadException or HubDownloadException or IOException
-                or UnauthorizedAccessException or ArgumentException or InvalidOperationException;
+            var expected = ModelLoadFailure.IsExpected(e);
             var reason = e.Message.TrimEnd();
             // A failure under Reranker:Device=cuda reads with the GPU, driver and CUDA versions this replica met.
             if (state.Gpu is { } gpu && LoadFailureAdvice.IsCuda(settings.Device))
@@ -80,11 +78,10 @@ public sealed class RerankerLoader(RerankerState state, IOptions<RerankerSetting
     /// <summary>Reranker:ModelPath as given, else the Hub snapshot of Reranker:ModelId (default Qwen3-Reranker-0.6B), downloaded if needed.</summary>
     private string ResolveModelDirectory(RerankerSettings settings)
     {
-        if (!string.IsNullOrWhiteSpace(settings.ModelPath))
-            return settings.ModelPath;
-        var modelId = string.IsNullOrWhiteSpace(settings.ModelId) ? RerankerSettings.DefaultModelId : settings.ModelId;
-        var progress = new Progress<DownloadProgress>(p => Report($"downloading {modelId}: {p.File}", p.BytesDone, p.BytesTotal));
-        return new HubDownloader(new HubOptions(), logger: logger).DownloadAsync(modelId, progress, CancellationToken.None).GetAwaiter().GetResult();
+        var location = string.IsNullOrWhiteSpace(settings.ModelPath)
+            ? ModelLocation.Hub(string.IsNullOrWhiteSpace(settings.ModelId) ? RerankerSettings.DefaultModelId : settings.ModelId)
+            : ModelLocation.Local(settings.ModelPath);
+        return location.Resolve(new Progress<DownloadProgress>(p => Report($"downloading {location.HubId}: {p.File}", p.BytesDone, p.BytesTotal)), logger);
     }
 
     /// <summary>Progress goes to /health as it happens and to the log every quarter, so a slow start can be followed in both.</summary>

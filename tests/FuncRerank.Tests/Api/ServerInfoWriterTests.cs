@@ -4,7 +4,7 @@ using static FuncRerank.Tests.Api.ContractJson;
 
 namespace FuncRerank.Tests.Api;
 
-/// <summary>The small GET bodies: TEI's <c>/info</c>, OpenAI's <c>/v1/models</c>, and TEI's <c>/tokenize</c> answer.</summary>
+/// <summary>The small bodies: TEI's <c>/info</c>, OpenAI's <c>/v1/models</c>, TEI's <c>/tokenize</c> answer, and Xinference's auth probe.</summary>
 public sealed class ServerInfoWriterTests
 {
     private static readonly DateTimeOffset Created = DateTimeOffset.FromUnixTimeSeconds(1_700_000_000);
@@ -69,5 +69,14 @@ public sealed class ServerInfoWriterTests
             [{"id": 14990, "text": "hello", "special": false, "start": null, "stop": null},
              {"id": 151645, "text": "<|im_end|>", "special": true, "start": null, "stop": null}]
             """), body[0]));
+    }
+
+    [Theory]
+    [InlineData(true, """{"auth": true}""")]
+    [InlineData(false, """{"auth": false}""")]
+    public void ClusterAuthSaysWhetherAKeyIsRequired(bool keyRequired, string expected)
+    {
+        var body = Written(writer => ClusterAuthResponseWriter.Write(writer, keyRequired));
+        Assert.True(JsonElement.DeepEquals(Parse(expected), body));
     }
 }
