@@ -22,7 +22,7 @@ internal sealed record BatchShape(int Batch, int Sequence, double ShortestFracti
 internal sealed record Variant(string Name, string Directory, Action<SessionOptions>? Tune = null, int Threads = 0);
 
 /// <summary>
-/// Measures the tuning levers (README, Performance): graph variants built from the same checkpoint, and session settings
+/// Measures the tuning levers (docs/performance.md): graph variants built from the same checkpoint, and session settings
 /// on the default graph, timed interleaved (every round runs every variant, in a rotating order) because this 2-vCPU VM's
 /// speed drifts between minutes. Also checks that each graph variant gives the same logits: against the torch reference
 /// when the checkpoint has one (tests/fixtures/models/make_checkpoints.py --only qwen3-0.6b-slice), against the baseline

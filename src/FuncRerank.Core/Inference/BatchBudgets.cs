@@ -9,7 +9,7 @@ namespace FuncRerank.Inference;
 /// </summary>
 public sealed record BatchBudgets(int MaxBatchTokens, long MaxAttentionCells, string Reason)
 {
-    /// <summary>Measured on the CPU (README, Performance): 16,384 padded tokens, and one 8,192-token prompt's attention square.</summary>
+    /// <summary>Measured on the CPU (docs/performance.md): 16,384 padded tokens, and one 8,192-token prompt's attention square.</summary>
     public static BatchBudgets Cpu { get; } = new(BatchSchedulerOptions.DefaultMaxBatchTokens, BatchSchedulerOptions.DefaultMaxAttentionCells,
         "the CPU's measured defaults");
 

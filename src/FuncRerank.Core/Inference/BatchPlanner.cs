@@ -14,7 +14,7 @@ namespace FuncRerank.Inference;
 public static class BatchPlanner
 {
     /// <summary>
-    /// Padded token slots per real token. Measured on the 28-layer 0.6B shape (README, Performance): 1.5 left 20.7 % of
+    /// Padded token slots per real token. Measured on the 28-layer 0.6B shape (docs/performance.md): 1.5 left 20.7 % of
     /// the slots as pads and 10.2 % of the executed FLOPs in attention over them; 1.2 left 8.2 % and 3.2 % and ran the
     /// mixed workload 10 % faster; 1.1 (6.4 %, 2.9 %) was no faster and slowed small requests by splitting their batches.
     /// </summary>

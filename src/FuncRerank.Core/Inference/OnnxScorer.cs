@@ -75,7 +75,7 @@ public sealed class OnnxScorer : IBatchScorer, IDisposable
                 fallbackReason = CudaFailure(e);
                 logger.LogWarning(
                     "CUDA execution provider unavailable, falling back to CPU: {Reason}. Install the CUDA 13 and cuDNN 9 libraries " +
-                    "that ONNX Runtime 1.31 needs (see README, Deploy), or set the device to cpu to silence this.", fallbackReason);
+                    "that ONNX Runtime 1.31 needs (see docs/deploy.md), or set the device to cpu to silence this.", fallbackReason);
                 device = ExecutionDevice.Cpu;
             }
             catch (OnnxRuntimeException e)

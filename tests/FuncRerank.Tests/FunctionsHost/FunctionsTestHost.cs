@@ -22,7 +22,7 @@ namespace FuncRerank.Tests.FunctionsHost;
 /// app), small and only as far as an HTTP-only .NET isolated app with ASP.NET Core integration needs it. It starts the
 /// built worker as its own process with the host's command line and environment, speaks the host's side of the
 /// worker protocol over gRPC on 127.0.0.1, and serves the functions' routes over HTTP by forwarding each request to the
-/// worker's own HTTP endpoint while it sends the matching InvocationRequest. The README ("The function app under the
+/// worker's own HTTP endpoint while it sends the matching InvocationRequest. docs/functions-host.md ("The function app under the
 /// Functions host's protocol") lists what it follows in the host's and the worker's source.
 /// </summary>
 internal sealed class FunctionsTestHost : IAsyncDisposable

@@ -45,7 +45,7 @@ internal sealed partial class DecoderWriter
             RerankerManifest.WeightsFileName, blocks.Offset, blocks.Length);
         g.AddExternalInitializer(name + ".scales", DataType.Float, [outFeatures * blockCount], RerankerManifest.WeightsFileName, scales.Offset, scales.Length);
         // accuracy_level 1: float32 arithmetic on the dequantized weights. Level 4 (int8 activations) ran 1.24x faster on
-        // the CPU but moved a pair's logit by up to 2.5e-2 with its batch-mates (README, Performance): not acceptable.
+        // the CPU but moved a pair's logit by up to 2.5e-2 with its batch-mates (docs/performance.md): not acceptable.
         return g.MicrosoftOp("MatMulNBits", [x, name, name + ".scales"], ("K", inFeatures), ("N", outFeatures), ("bits", (long)options.WeightBits),
             ("block_size", (long)Qwen3GraphOptions.QuantizationBlockSize), ("accuracy_level", 1L));
     }

@@ -3,7 +3,7 @@ namespace FuncRerank.Model.Building;
 /// <summary>
 /// Graph-level choices of the builder. Every combination computes the same scores (up to float rounding); they differ in
 /// speed and memory. <see cref="Default"/> is what <c>funcrerank build</c> and the cache write; the benchmark builds the
-/// others to measure each lever (README, Performance).
+/// others to measure each lever (docs/performance.md).
 /// </summary>
 internal sealed record Qwen3GraphOptions
 {
@@ -15,7 +15,7 @@ internal sealed record Qwen3GraphOptions
     /// <summary>
     /// Attention in fp16 graphs: transformers' eager attention with its float32 softmax (exact, but [batch, heads, S, S]
     /// float32 scores per layer), or <see cref="AttentionKernel.GroupQueryAttentionByLengths"/>, ONNX Runtime's fused
-    /// kernel. Unfused until bench/gpu has measured the fused one on a GPU (README, GPU check).
+    /// kernel. Unfused until bench/gpu has measured the fused one on a GPU (docs/gpu.md).
     /// </summary>
     public AttentionKernel HalfPrecisionAttention { get; init; } = AttentionKernel.Unfused;
 
@@ -25,7 +25,7 @@ internal sealed record Qwen3GraphOptions
     /// <summary>
     /// RMSNorms written as SimplifiedLayerNormalization and each residual add + norm as SkipSimplifiedLayerNormalization.
     /// Off by default: ONNX Runtime fuses the plain ops into SimplifiedLayerNormalization itself, and writing the Skip form
-    /// measured within the noise (+4 % to −5 % over three interleaved runs; README, Performance).
+    /// measured within the noise (+4 % to −5 % over three interleaved runs; docs/performance.md).
     /// </summary>
     public bool FusedNorms { get; init; }
 
@@ -47,8 +47,8 @@ internal sealed record Qwen3GraphOptions
 
     /// <summary>
     /// 0: linear weights in the graph's dtype. 8 or 4: weight-only block quantization (<c>com.microsoft.MatMulNBits</c>,
-    /// symmetric, <see cref="QuantizationBlockSize"/> input features per scale) for fp32 CPU graphs; scores move (README,
-    /// Performance), so this is a lever to measure, not the default.
+    /// symmetric, <see cref="QuantizationBlockSize"/> input features per scale) for fp32 CPU graphs; scores move
+    /// (docs/performance.md), so this is a lever to measure, not the default.
     /// </summary>
     public int WeightBits { get; init; }
 
