@@ -1,15 +1,5 @@
 namespace FuncRerank.Api.Contract;
 
-/// <summary>Which end of an over-long document is cut.</summary>
-public enum TruncationSide
-{
-    /// <summary>Keep the start, cut the end (TEI, vLLM and the model card's default).</summary>
-    Right,
-
-    /// <summary>Keep the end, cut the start.</summary>
-    Left,
-}
-
 /// <summary>How each pair is scored, shared by rerank and score requests.</summary>
 public sealed record ScoringOptions
 {

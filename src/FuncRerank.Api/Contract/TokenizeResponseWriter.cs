@@ -2,11 +2,6 @@ using System.Text.Json;
 
 namespace FuncRerank.Api.Contract;
 
-/// <summary>One token of a <c>/tokenize</c> answer.</summary>
-/// <param name="Text">The token's text as the tokenizer decodes it.</param>
-/// <param name="Special">An added/special token such as <c>&lt;|im_end|&gt;</c>.</param>
-public readonly record struct SimpleToken(int Id, string Text, bool Special);
-
 /// <summary>Writes TEI's <c>/tokenize</c> answer: one array of tokens per input, even for a single string input.</summary>
 public static class TokenizeResponseWriter
 {

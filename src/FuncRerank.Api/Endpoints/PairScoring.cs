@@ -5,12 +5,6 @@ using FuncRerank.Prompting;
 
 namespace FuncRerank.Api.Endpoints;
 
-/// <summary>A request's scores with where its time went (TEI's timing headers), and its prompt tokens.</summary>
-internal sealed record ScoredPairs(PairScore[] Scores, TimeSpan TokenizationTime, TimeSpan QueueTime, TimeSpan InferenceTime)
-{
-    public long PromptTokens => Scores.Sum(s => (long)s.PromptTokens);
-}
-
 /// <summary>
 /// A request's (query, document) pairs through Core's prompt policy (<see cref="RerankPrompt.BuildPrompts"/>, with the
 /// request's options, token budget and cancellation), then through the shared batch queue; Core's errors become 400s

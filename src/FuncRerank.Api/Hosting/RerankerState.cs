@@ -1,12 +1,5 @@
 namespace FuncRerank.Api.Hosting;
 
-public enum RerankerStatus
-{
-    Loading,
-    Ready,
-    Failed,
-}
-
 /// <summary>
 /// The process's one reranker and how far it has got. Hosts start listening at once, so /health can say "loading"
 /// (503) while a large model is downloaded, built and warmed, and say why when it failed.

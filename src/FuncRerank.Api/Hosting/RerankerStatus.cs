@@ -1,0 +1,8 @@
+namespace FuncRerank.Api.Hosting;
+
+public enum RerankerStatus
+{
+    Loading,
+    Ready,
+    Failed,
+}
