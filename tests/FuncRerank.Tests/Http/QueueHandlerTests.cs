@@ -5,11 +5,9 @@ using FuncRerank.Api.Hosting;
 using FuncRerank.Api.Security;
 using FuncRerank.Inference;
 using FuncRerank.Model;
-using FuncRerank.Prompting;
 using FuncRerank.Tests.Inference;
 using FuncRerank.Tests.Model;
 using FuncRerank.Tests.TestSupport;
-using FuncRerank.Tokenization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -22,7 +20,7 @@ namespace FuncRerank.Tests.Http;
 /// </summary>
 public sealed class QueueHandlerTests : IDisposable
 {
-    private const string Checkpoint = "tiny-f32-tied";
+    private const string Checkpoint = ScriptedReranker.Checkpoint;
     private const string Body = """{"query":"What is the capital of China?","documents":["The capital of China is Beijing.","Gravity pulls."]}""";
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
@@ -34,10 +32,7 @@ public sealed class QueueHandlerTests : IDisposable
 
     private Qwen3Reranker Reranker(long maxQueuedTokens = BatchSchedulerOptions.DefaultMaxQueuedTokens)
     {
-        var tokenizer = Qwen3Tokenizer.Load(Path.Combine(RepoFiles.Checkpoint(Checkpoint), "tokenizer.json"));
-        var session = BuiltModels.Scorer(Checkpoint, ModelPrecision.Float32);
-        _reranker = new Qwen3Reranker(tokenizer, new RerankPrompt(tokenizer), session.Manifest, session.Device, session.DeviceReason, _scorer,
-            new BatchSchedulerOptions { MaxQueuedTokens = maxQueuedTokens }, NullLogger.Instance);
+        _reranker = ScriptedReranker.Create(_scorer, new BatchSchedulerOptions { MaxQueuedTokens = maxQueuedTokens });
         _state.SetReady(_reranker);
         return _reranker;
     }

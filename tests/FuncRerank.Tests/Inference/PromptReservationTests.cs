@@ -1,9 +1,6 @@
 using FuncRerank.Inference;
-using FuncRerank.Model;
 using FuncRerank.Prompting;
-using FuncRerank.Tests.Model;
 using FuncRerank.Tests.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace FuncRerank.Tests.Inference;
 
@@ -23,12 +20,8 @@ public class PromptReservationTests
     private static readonly RerankPrompt Prompt = new(RepoFiles.Tokenizer);
     private static readonly PromptOptions Options = new();
 
-    private static Qwen3Reranker Reranker(ScriptedScorer scorer, long maxQueuedTokens)
-    {
-        var session = BuiltModels.Scorer("tiny-f32-tied", ModelPrecision.Float32);
-        return new Qwen3Reranker(RepoFiles.Tokenizer, Prompt, session.Manifest, session.Device, session.DeviceReason, scorer,
-            new BatchSchedulerOptions { MaxQueuedTokens = maxQueuedTokens }, NullLogger.Instance);
-    }
+    private static Qwen3Reranker Reranker(ScriptedScorer scorer, long maxQueuedTokens) =>
+        ScriptedReranker.Create(scorer, new BatchSchedulerOptions { MaxQueuedTokens = maxQueuedTokens });
 
     /// <summary><paramref name="count"/> pairs whose documents have about <paramref name="words"/> words (a few hundred tokens with 150).</summary>
     private static (string Query, string Document)[] Pairs(int count, int words, string tag) =>
